@@ -1,0 +1,206 @@
+"""Face detection: YuNet (``cv2.FaceDetectorYN``) with a Haar-cascade fallback.
+
+YuNet runs on a downscaled copy of the frame (longest side ``max_side``); boxes and the 5
+keypoints (right eye, left eye, nose tip, right mouth corner, left mouth corner, in image
+coordinates: "right eye" is the subject's right, on the image's left) are mapped back to the
+full frame. Faces are returned largest first.
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fastlive import registry
+
+
+@dataclass(frozen=True)
+class Face:
+    """One detected face in frame coordinates."""
+
+    box: tuple[float, float, float, float]  # x, y, w, h
+    score: float
+    keypoints: np.ndarray | None  # (5, 2) float32, or None (Haar fallback)
+    detector: str
+
+    @property
+    def area(self) -> float:
+        return self.box[2] * self.box[3]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "box": [round(float(v), 2) for v in self.box],
+            "score": round(float(self.score), 4),
+            "keypoints": None if self.keypoints is None
+            else np.round(self.keypoints.astype(float), 2).tolist(),
+            "detector": self.detector,
+        }
+
+
+def _cv2() -> Any:
+    import cv2
+
+    return cv2
+
+
+def haar_available() -> bool:
+    cv2 = _cv2()
+    return hasattr(cv2, "CascadeClassifier") and hasattr(cv2, "data") and Path(
+        cv2.data.haarcascades, "haarcascade_frontalface_default.xml"
+    ).is_file()
+
+
+class FaceDetector:
+    """Thread-safe face detector. One OpenCV detector object is kept per thread.
+
+    Parameters
+    ----------
+    backend: "auto" (YuNet, else Haar with one warning), "yunet" (error if unavailable), "haar".
+    model_path: explicit YuNet file (sha256-checked); default: the model registry.
+    max_side: YuNet input size: the frame is downscaled so its longest side is at most this.
+    score_threshold, nms_threshold, top_k: YuNet parameters.
+    min_face: faces smaller than this (pixels, shorter box side, full-frame scale) are dropped.
+    """
+
+    def __init__(self, backend: str = "auto", model_path: str | Path | None = None, *,
+                 max_side: int = 320, score_threshold: float = 0.6, nms_threshold: float = 0.3,
+                 top_k: int = 50, min_face: int = 0) -> None:
+        if backend not in ("auto", "yunet", "haar"):
+            raise ValueError(f"backend: expected 'auto', 'yunet' or 'haar', got {backend!r}")
+        if not isinstance(max_side, int) or isinstance(max_side, bool) or max_side < 32:
+            raise ValueError(f"max_side: expected an int >= 32, got {max_side!r}")
+        if not 0.0 < float(score_threshold) < 1.0:
+            raise ValueError(f"score_threshold: expected a value in (0, 1), got {score_threshold}")
+        if not 0.0 < float(nms_threshold) < 1.0:
+            raise ValueError(f"nms_threshold: expected a value in (0, 1), got {nms_threshold}")
+        self.max_side = max_side
+        self.score_threshold = float(score_threshold)
+        self.nms_threshold = float(nms_threshold)
+        self.top_k = int(top_k)
+        self.min_face = int(min_face)
+        self._local = threading.local()
+        self.model_path: Path | None = None
+        self.fallback_reason: str | None = None
+        if backend in ("auto", "yunet"):
+            try:
+                self.model_path = registry.resolve("yunet", model_path)
+                self.backend = "yunet"
+            except registry.ModelNotFoundError as exc:
+                if backend == "yunet" or not haar_available():
+                    raise
+                self.backend = "haar"
+                self.fallback_reason = str(exc)
+                warnings.warn(
+                    f"YuNet face detector unavailable ({exc}); falling back to the Haar cascade "
+                    "(no keypoints: coarser alignment, lower accuracy)",
+                    RuntimeWarning, stacklevel=2,
+                )
+        else:
+            if not haar_available():
+                raise RuntimeError(
+                    "backend: 'haar' needs opencv-python 4.x (cv2.CascadeClassifier and "
+                    "cv2.data.haarcascades); this OpenCV has none. Use backend='yunet'."
+                )
+            self.backend = "haar"
+
+    # -- per-thread OpenCV objects -------------------------------------------------------------
+    def _yunet(self, w: int, h: int) -> Any:
+        det = getattr(self._local, "yunet", None)
+        if det is None:
+            cv2 = _cv2()
+            det = cv2.FaceDetectorYN.create(
+                str(self.model_path), "", (w, h), self.score_threshold, self.nms_threshold,
+                self.top_k,
+            )
+            self._local.yunet = det
+            self._local.size = (w, h)
+        elif self._local.size != (w, h):
+            det.setInputSize((w, h))
+            self._local.size = (w, h)
+        return det
+
+    def _haar(self) -> Any:
+        c = getattr(self._local, "haar", None)
+        if c is None:
+            cv2 = _cv2()
+            c = cv2.CascadeClassifier(
+                str(Path(cv2.data.haarcascades, "haarcascade_frontalface_default.xml"))
+            )
+            self._local.haar = c
+        return c
+
+    # -- detection -----------------------------------------------------------------------------
+    def detect(self, frame: np.ndarray, *, pad: float = 0.0) -> list[Face]:
+        """Detect faces in an HxWx3 uint8 BGR frame; largest first.
+
+        ``pad`` > 0 surrounds the frame with a border of ``pad`` x its size before detection
+        (helps when the face fills the whole image, e.g. a pre-cropped face); coordinates are
+        still returned in the original frame.
+        """
+        from fastlive.frames import as_bgr
+
+        frame = as_bgr(frame, "frame")
+        if not 0.0 <= float(pad) <= 2.0:
+            raise ValueError(f"pad: expected a fraction in [0, 2], got {pad}")
+        cv2 = _cv2()
+        ox = oy = 0
+        if pad > 0:
+            ph, pw = int(round(frame.shape[0] * pad)), int(round(frame.shape[1] * pad))
+            frame = cv2.copyMakeBorder(frame, ph, ph, pw, pw, cv2.BORDER_CONSTANT, value=0)
+            ox, oy = pw, ph
+        h, w = frame.shape[:2]
+        faces = self._detect_yunet(frame) if self.backend == "yunet" else self._detect_haar(frame)
+        out = []
+        for f in faces:
+            x, y, bw, bh = f.box
+            if min(bw, bh) < self.min_face:
+                continue
+            kp = None if f.keypoints is None else f.keypoints - np.float32([ox, oy])
+            out.append(Face((x - ox, y - oy, bw, bh), f.score, kp, f.detector))
+        del h, w
+        out.sort(key=lambda f: f.area, reverse=True)
+        return out
+
+    def _detect_yunet(self, frame: np.ndarray) -> list[Face]:
+        cv2 = _cv2()
+        h, w = frame.shape[:2]
+        s = min(1.0, self.max_side / max(h, w))
+        if s < 1.0:
+            small = cv2.resize(frame, (max(1, round(w * s)), max(1, round(h * s))),
+                               interpolation=cv2.INTER_AREA)
+        else:
+            small = np.ascontiguousarray(frame)
+        sh, sw = small.shape[:2]
+        det = self._yunet(sw, sh)
+        _, res = det.detect(small)
+        if res is None:
+            return []
+        sx, sy = w / sw, h / sh
+        faces = []
+        for r in res:
+            box = (float(r[0] * sx), float(r[1] * sy), float(r[2] * sx), float(r[3] * sy))
+            kp = (r[4:14].reshape(5, 2) * np.float32([sx, sy])).astype(np.float32)
+            faces.append(Face(box, float(r[14]), kp, "yunet"))
+        return faces
+
+    def _detect_haar(self, frame: np.ndarray) -> list[Face]:
+        cv2 = _cv2()
+        h, w = frame.shape[:2]
+        s = min(1.0, self.max_side * 1.5 / max(h, w))
+        gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+        if s < 1.0:
+            gray = cv2.resize(gray, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA)
+        gray = cv2.equalizeHist(gray)
+        rects, _, weights = self._haar().detectMultiScale3(
+            gray, scaleFactor=1.1, minNeighbors=5, minSize=(24, 24), outputRejectLevels=True
+        )
+        faces = []
+        for (x, y, bw, bh), wt in zip(rects, np.ravel(weights) if len(rects) else []):
+            score = float(1.0 / (1.0 + np.exp(-float(wt))))
+            faces.append(Face((x / s, y / s, bw / s, bh / s), score, None, "haar"))
+        return faces
