@@ -45,7 +45,9 @@ struct Image {
 };
 
 // channels: 0 = 2-D gray only; 1 = 2-D gray or HxWx1; 3 = HxWx3; 4 = HxWx4;
-// -1 = 2-D gray or HxWxC with C in {1, 3, 4}.
+// -1 = 2-D gray or HxWxC with C in {1, 3, 4}; kAnyChannels (-4) = 3-D HxWxC with C in 1..4.
+constexpr int kAnyChannels = -4;
+
 inline Image require_image(py::handle obj, const char* name, int channels, int min_h = 1,
                            int min_w = 1) {
     py::array a = as_array(obj, name);
@@ -64,10 +66,15 @@ inline Image require_image(py::handle obj, const char* name, int channels, int m
         case 1: expect = "a 2-D (H, W) or (H, W, 1) uint8 array"; break;
         case 3: expect = "an (H, W, 3) uint8 array (BGR)"; break;
         case 4: expect = "an (H, W, 4) uint8 array"; break;
+        case kAnyChannels: expect = "a 3-D (H, W, C) uint8 array with C in 1..4"; break;
         default: expect = "an (H, W) or (H, W, C) uint8 array with C in {1, 3, 4}"; break;
     }
     int c = 1;
     if (a.ndim() == 2) {
+        if (channels == kAnyChannels)
+            throw py::value_error(std::string(name) + ": expected " + expect + ", got shape " +
+                                  shape_str(a) + " (a 2-D gray image); pass " + name +
+                                  "[:, :, None] or use the single-channel function");
         if (channels == 3 || channels == 4)
             throw py::value_error(std::string(name) + ": expected " + expect + ", got shape " +
                                   shape_str(a) + " (a gray image); convert with "
@@ -75,7 +82,8 @@ inline Image require_image(py::handle obj, const char* name, int channels, int m
     } else if (a.ndim() == 3) {
         c = static_cast<int>(a.shape(2));
         bool ok = (channels == 1 && c == 1) || (channels == 3 && c == 3) ||
-                  (channels == 4 && c == 4) || (channels == -1 && (c == 1 || c == 3 || c == 4));
+                  (channels == 4 && c == 4) || (channels == -1 && (c == 1 || c == 3 || c == 4)) ||
+                  (channels == kAnyChannels && c >= 1 && c <= 4);
         if (!ok)
             throw py::value_error(std::string(name) + ": expected " + expect + ", got shape " +
                                   shape_str(a));
@@ -91,10 +99,11 @@ inline Image require_image(py::handle obj, const char* name, int channels, int m
     if (h > (1 << 24) || w > (1 << 24))
         throw py::value_error(std::string(name) + ": image of shape " + shape_str(a) +
                               " is too large (max 16777216 pixels per side)");
+    // The stride of a length-1 axis is meaningless (numpy gives img[:, :, None] stride 0).
     const py::ssize_t col_stride = a.strides(1);
-    const bool pixels_contiguous =
-        (a.ndim() == 2 ? col_stride == 1 : (a.strides(2) == 1 && col_stride == c)) || w == 1;
-    if (!pixels_contiguous || (a.ndim() == 3 && c > 1 && a.strides(2) != 1))
+    const bool channels_contiguous = a.ndim() == 2 || c == 1 || a.strides(2) == 1;
+    const bool pixels_contiguous = channels_contiguous && (w == 1 || col_stride == c);
+    if (!pixels_contiguous)
         throw py::value_error(std::string(name) +
                               ": pixels within a row must be contiguous (row strides are fine, "
                               "column/channel strides are not); got strides " +

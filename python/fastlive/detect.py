@@ -166,6 +166,22 @@ class FaceDetector:
         out.sort(key=lambda f: f.area, reverse=True)
         return out
 
+    def detect_in_crop(self, face_bgr: np.ndarray) -> Face:
+        """The face in an image that is already a face crop (the face fills most of it).
+
+        Runs detection and returns the largest face; when none is found, the whole image is taken
+        as the face box (``detector="whole"``, no keypoints). ``LivenessDetector.score_face`` and
+        the training pipeline both use this, so training and serving see the same crops.
+        """
+        from fastlive.frames import as_bgr
+
+        face_bgr = as_bgr(face_bgr, "face_bgr")
+        faces = self.detect(face_bgr)
+        if faces:
+            return faces[0]
+        h, w = face_bgr.shape[:2]
+        return Face((0.0, 0.0, float(w), float(h)), 0.0, None, "whole")
+
     def _detect_yunet(self, frame: np.ndarray) -> list[Face]:
         cv2 = _cv2()
         h, w = frame.shape[:2]

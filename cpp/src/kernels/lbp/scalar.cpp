@@ -1,0 +1,24 @@
+// LBP codes, scalar reference. Every other ISA must match it bit for bit.
+#include "fastlive/lbp.hpp"
+
+namespace fastlive::lbp::scalar {
+
+void codes_row(const std::uint8_t* top, const std::uint8_t* mid, const std::uint8_t* bot, int n,
+               int radius, std::uint8_t* out) {
+    const int r = radius, r2 = 2 * radius;
+    for (int i = 0; i < n; ++i) {
+        const int c = mid[i + r];
+        unsigned code = 0;
+        code |= static_cast<unsigned>(top[i] >= c) << 0;       // (-1, -1)
+        code |= static_cast<unsigned>(top[i + r] >= c) << 1;   // (-1,  0)
+        code |= static_cast<unsigned>(top[i + r2] >= c) << 2;  // (-1, +1)
+        code |= static_cast<unsigned>(mid[i + r2] >= c) << 3;  // ( 0, +1)
+        code |= static_cast<unsigned>(bot[i + r2] >= c) << 4;  // (+1, +1)
+        code |= static_cast<unsigned>(bot[i + r] >= c) << 5;   // (+1,  0)
+        code |= static_cast<unsigned>(bot[i] >= c) << 6;       // (+1, -1)
+        code |= static_cast<unsigned>(mid[i] >= c) << 7;       // ( 0, -1)
+        out[i] = static_cast<std::uint8_t>(code);
+    }
+}
+
+}  // namespace fastlive::lbp::scalar
