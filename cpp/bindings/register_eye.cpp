@@ -1,7 +1,164 @@
+// eye_aspect_ratio and BlinkTracker (see eye.hpp for the state machine).
+#include <pybind11/stl.h>
+
+#include <cmath>
+#include <limits>
+#include <sstream>
+#include <string>
+
+#include "arrays.hpp"
+#include "fastlive/eye.hpp"
 #include "register.hpp"
 
-namespace fastlive::bind {
+namespace py = pybind11;
 
-void register_eye(pybind11::module_& m) { (void)m; }
+namespace fastlive::bind {
+namespace {
+
+double ear_of(py::handle points) {
+    py::object obj = py::reinterpret_borrow<py::object>(points);
+    if (!py::isinstance<py::array>(obj) && (py::isinstance<py::list>(obj) ||
+                                            py::isinstance<py::tuple>(obj)))
+        obj = py::module_::import("numpy").attr("asarray")(obj);
+    std::vector<double> p = require_points(obj, "points", 6, 2);
+    const double e = eye::eye_aspect_ratio(p.data());
+    if (std::isnan(e))
+        throw py::value_error("points: p1 and p4 (rows 0 and 3, the eye corners) coincide, so "
+                              "the eye is degenerate; skip this frame's eye");
+    return e;
+}
+
+std::string repr_event(const eye::BlinkEvent& e) {
+    std::ostringstream s;
+    s.precision(6);
+    s << "BlinkEvent(start_s=" << e.start_s << ", end_s=" << e.end_s
+      << ", duration_s=" << e.duration_s() << ", min_ear=" << e.min_ear << ")";
+    return s.str();
+}
+
+}  // namespace
+
+void register_eye(py::module_& m) {
+    m.def("eye_aspect_ratio", &ear_of, py::arg("points"),
+          R"doc(Eye aspect ratio of a (6, 2) real array p1..p6 (p1/p4 the corners):
+(|p2 - p6| + |p3 - p5|) / (2 |p1 - p4|). Raises ValueError on NaN/inf, wrong shape or
+coinciding corners, TypeError on non-real dtypes.)doc");
+
+    py::class_<eye::BlinkEvent>(m, "BlinkEvent", "One completed blink (times in seconds).")
+        .def(py::init([](double start_s, double end_s, double min_ear) {
+                 require_finite(start_s, "start_s");
+                 require_finite(end_s, "end_s");
+                 require_finite(min_ear, "min_ear");
+                 if (end_s < start_s)
+                     throw py::value_error("end_s: must be >= start_s, got " +
+                                           std::to_string(end_s) + " < " +
+                                           std::to_string(start_s));
+                 return eye::BlinkEvent{start_s, end_s, min_ear};
+             }),
+             py::arg("start_s"), py::arg("end_s"), py::arg("min_ear"))
+        .def_readonly("start_s", &eye::BlinkEvent::start_s, "closure start (interpolated)")
+        .def_readonly("end_s", &eye::BlinkEvent::end_s, "reopening time (interpolated)")
+        .def_readonly("min_ear", &eye::BlinkEvent::min_ear, "lowest EAR during the closure")
+        .def_property_readonly("duration_s", &eye::BlinkEvent::duration_s)
+        .def("__repr__", &repr_event);
+
+    const eye::BlinkParams d;
+    py::class_<eye::BlinkTracker>(m, "BlinkTracker", R"doc(Blink detector for one face track.
+
+Feed update(timestamp_s, ear) once per frame with strictly increasing timestamps (seconds).
+The open-eye baseline is a high quantile of recent open-eye EAR samples; a closure starts
+below close_ratio * baseline and ends above open_ratio * baseline, with crossing times
+interpolated between samples, and counts as a blink when its duration lies in
+[min_duration_s, max_duration_s]. A timestamp gap longer than max_duration_s cancels a closure
+in progress; a gap or a "closure" longer than baseline_window_s (a new open level, e.g. a pose
+change) restarts the warm-up. Defaults suit MediaPipe
+face-mesh eye contours at 15-60 fps.)doc")
+        .def(py::init([](double close_ratio, double open_ratio, double min_duration_s,
+                         double max_duration_s, double baseline_window_s,
+                         double baseline_quantile, double warmup_s, int warmup_samples,
+                         int max_events) {
+                 eye::BlinkParams p;
+                 p.close_ratio = close_ratio;
+                 p.open_ratio = open_ratio;
+                 p.min_duration_s = min_duration_s;
+                 p.max_duration_s = max_duration_s;
+                 p.baseline_window_s = baseline_window_s;
+                 p.baseline_quantile = baseline_quantile;
+                 p.warmup_s = warmup_s;
+                 p.warmup_samples = warmup_samples;
+                 p.max_events = max_events;
+                 const std::string err = eye::validate(p);
+                 if (!err.empty()) throw py::value_error(err);
+                 return eye::BlinkTracker(p);
+             }),
+             py::kw_only(), py::arg("close_ratio") = d.close_ratio,
+             py::arg("open_ratio") = d.open_ratio, py::arg("min_duration_s") = d.min_duration_s,
+             py::arg("max_duration_s") = d.max_duration_s,
+             py::arg("baseline_window_s") = d.baseline_window_s,
+             py::arg("baseline_quantile") = d.baseline_quantile,
+             py::arg("warmup_s") = d.warmup_s, py::arg("warmup_samples") = d.warmup_samples,
+             py::arg("max_events") = d.max_events)
+        .def(
+            "update",
+            [](eye::BlinkTracker& self, double timestamp_s, double ear) {
+                if (!std::isfinite(timestamp_s))
+                    throw py::value_error("timestamp_s: must be finite, got " +
+                                          std::to_string(timestamp_s));
+                if (self.has_last() && !(timestamp_s > self.last_t()))
+                    throw py::value_error(
+                        "timestamp_s: must be strictly increasing; got " +
+                        std::to_string(timestamp_s) + " after " + std::to_string(self.last_t()) +
+                        " (use one tracker per face track, or reset() on a new stream)");
+                if (!std::isfinite(ear) || ear < 0.0)
+                    throw py::value_error("ear: must be a finite value >= 0, got " +
+                                          std::to_string(ear) +
+                                          " (skip frames whose landmarks failed)");
+                return self.update(timestamp_s, ear);
+            },
+            py::arg("timestamp_s"), py::arg("ear"),
+            "Feed one frame; returns True when a blink completed on this call.")
+        .def("reset", &eye::BlinkTracker::reset, "Forget everything (new stream).")
+        .def_property_readonly("blink_count", &eye::BlinkTracker::blink_count,
+                               "blinks detected since construction/reset (all of them)")
+        .def_property_readonly(
+            "events",
+            [](const eye::BlinkTracker& self) {
+                return std::vector<eye::BlinkEvent>(self.events().begin(), self.events().end());
+            },
+            "the last max_events blinks, oldest first (a copy)")
+        .def_property_readonly(
+            "baseline",
+            [](const eye::BlinkTracker& self) -> py::object {
+                if (!self.warm()) return py::none();
+                return py::float_(self.baseline());
+            },
+            "open-eye EAR baseline, None before warm-up")
+        .def_property_readonly("is_closed", &eye::BlinkTracker::is_closed,
+                               "a closure is in progress")
+        .def_property_readonly("n_samples", &eye::BlinkTracker::samples,
+                               "samples fed since construction/reset")
+        .def_property_readonly("params", [](const eye::BlinkTracker& self) {
+            const eye::BlinkParams& p = self.params();
+            py::dict d;
+            d["close_ratio"] = p.close_ratio;
+            d["open_ratio"] = p.open_ratio;
+            d["min_duration_s"] = p.min_duration_s;
+            d["max_duration_s"] = p.max_duration_s;
+            d["baseline_window_s"] = p.baseline_window_s;
+            d["baseline_quantile"] = p.baseline_quantile;
+            d["warmup_s"] = p.warmup_s;
+            d["warmup_samples"] = p.warmup_samples;
+            d["max_events"] = p.max_events;
+            return d;
+        }, "the constructor keywords, as a dict")
+        .def("__repr__", [](const eye::BlinkTracker& self) {
+            std::ostringstream s;
+            s << "BlinkTracker(blink_count=" << self.blink_count()
+              << ", is_closed=" << (self.is_closed() ? "True" : "False") << ", baseline=";
+            if (self.warm()) s << self.baseline(); else s << "None";
+            s << ")";
+            return s.str();
+        });
+}
 
 }  // namespace fastlive::bind

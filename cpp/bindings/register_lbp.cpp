@@ -83,10 +83,10 @@ Grid require_grid(py::handle obj, int hc, int wc) {
                                   repr_of(obj));
     }
     if (g[0] > hc || g[1] > wc)
-        throw py::value_error("grid: " + repr_of(obj) + " has more cells than the " +
+        throw py::value_error("grid: " + repr_of(obj) + " is larger than the " +
                               std::to_string(hc) + "x" + std::to_string(wc) +
-                              " code image (H - 2*radius, W - 2*radius) has pixels, so some "
-                              "cells would be empty; use a smaller grid or a larger image");
+                              " code image (H - 2*radius, W - 2*radius), so some cells would "
+                              "be empty; use a smaller grid or a larger image");
     return {static_cast<int>(g[0]), static_cast<int>(g[1])};
 }
 
@@ -119,8 +119,7 @@ py::array_t<float> lbp_hist(py::handle image, py::handle grid_obj, py::handle ma
     const Isa isa = active_isa();
     {
         py::gil_scoped_release release;
-        for (int c = 0; c < channels; ++c)
-            lbp::histogram(img.view, c, r, g.gy, g.gx, uniform, normalize, dst + per * c, isa);
+        lbp::histogram(img.view, r, g.gy, g.gx, uniform, normalize, dst, isa);
     }
     return out;
 }

@@ -30,20 +30,30 @@ constexpr int kDefaultBins = 256;
 using CodesRowFn = void (*)(const std::uint8_t* top, const std::uint8_t* mid,
                             const std::uint8_t* bot, int n, int radius, std::uint8_t* out);
 
+// Splits one row of w pixels with `channels` (2..4) interleaved channels into planes:
+// dst[c * plane + x] = src[x * channels + c].
+using DeinterleaveFn = void (*)(const std::uint8_t* src, int w, int channels, std::uint8_t* dst,
+                                std::size_t plane);
+
 namespace scalar {
 void codes_row(const std::uint8_t* top, const std::uint8_t* mid, const std::uint8_t* bot, int n,
                int radius, std::uint8_t* out);
+void deinterleave(const std::uint8_t* src, int w, int channels, std::uint8_t* dst,
+                  std::size_t plane);
 }  // namespace scalar
 
 #if defined(FASTLIVE_HAVE_AVX2)
 namespace avx2 {
 void codes_row(const std::uint8_t* top, const std::uint8_t* mid, const std::uint8_t* bot, int n,
                int radius, std::uint8_t* out);
+void deinterleave(const std::uint8_t* src, int w, int channels, std::uint8_t* dst,
+                  std::size_t plane);
 }  // namespace avx2
 #endif
 
-// The row function for an ISA (scalar when the ISA is not compiled in).
+// The row functions for an ISA (scalar when the ISA is not compiled in).
 CodesRowFn codes_row_for(Isa isa);
+DeinterleaveFn deinterleave_for(Isa isa);
 
 // Bin of each code under the "uniform" mapping (0..58).
 const std::uint8_t* uniform_bin_table();
@@ -56,10 +66,11 @@ std::size_t histogram_size(int grid_y, int grid_x, bool uniform);
 void codes(const ImageView<const std::uint8_t>& img, int channel, int radius, std::uint8_t* out,
            std::ptrdiff_t out_stride, Isa isa);
 
-// Histograms of channel `channel` into out (histogram_size() floats). Codes and histogram are
-// computed in one pass per row; no code image is allocated. Requires 1 <= grid_y <= H - 2r and
-// 1 <= grid_x <= W - 2r. normalize: each cell sums to 1; otherwise raw counts.
-void histogram(const ImageView<const std::uint8_t>& img, int channel, int radius, int grid_y,
-               int grid_x, bool uniform, bool normalize, float* out, Isa isa);
+// Histograms of every channel of img into out: img.channels * histogram_size() floats,
+// channel-major. One pass over the image: each row is read (and de-interleaved) once, codes and
+// histograms are computed per row; no code image is allocated. Requires 1 <= grid_y <= H - 2r
+// and 1 <= grid_x <= W - 2r. normalize: each cell sums to 1; otherwise raw counts.
+void histogram(const ImageView<const std::uint8_t>& img, int radius, int grid_y, int grid_x,
+               bool uniform, bool normalize, float* out, Isa isa);
 
 }  // namespace fastlive::lbp

@@ -49,7 +49,59 @@ void tail_scalar(const std::uint8_t* top, const std::uint8_t* mid, const std::ui
     }
 }
 
+// pshufb masks: output plane c takes, from input vector k (bytes 16k..16k+15 of a 16*C-byte
+// group of 16 pixels), the bytes C*p + c - 16k that fall inside it (0x80 = zero).
+template <int C>
+struct SplitMasks {
+    alignas(32) std::uint8_t m[C][C][32];
+    SplitMasks() {
+        for (int c = 0; c < C; ++c)
+            for (int k = 0; k < C; ++k)
+                for (int p = 0; p < 32; ++p) {
+                    const int b = C * (p & 15) + c - 16 * k;
+                    m[c][k][p] = (b >= 0 && b < 16) ? static_cast<std::uint8_t>(b) : 0x80;
+                }
+    }
+};
+
+// 32 pixels per iteration: lane 0 holds pixels 0..15, lane 1 pixels 16..31.
+template <int C>
+void split(const std::uint8_t* src, int w, std::uint8_t* dst, std::size_t plane) {
+    static const SplitMasks<C> masks;
+    __m256i mk[C][C];
+    for (int c = 0; c < C; ++c)
+        for (int k = 0; k < C; ++k)
+            mk[c][k] = _mm256_load_si256(reinterpret_cast<const __m256i*>(masks.m[c][k]));
+    int x = 0;
+    for (; x + 32 <= w; x += 32) {
+        const std::uint8_t* s = src + static_cast<std::ptrdiff_t>(x) * C;
+        __m256i v[C];
+        for (int k = 0; k < C; ++k)
+            v[k] = _mm256_inserti128_si256(
+                _mm256_castsi128_si256(
+                    _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 16 * k))),
+                _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 16 * C + 16 * k)), 1);
+        for (int c = 0; c < C; ++c) {
+            __m256i o = _mm256_shuffle_epi8(v[0], mk[c][0]);
+            for (int k = 1; k < C; ++k) o = _mm256_or_si256(o, _mm256_shuffle_epi8(v[k], mk[c][k]));
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + c * plane + x), o);
+        }
+    }
+    for (; x < w; ++x)
+        for (int c = 0; c < C; ++c)
+            dst[c * plane + x] = src[static_cast<std::ptrdiff_t>(x) * C + c];
+}
+
 }  // namespace
+
+void deinterleave(const std::uint8_t* src, int w, int channels, std::uint8_t* dst,
+                  std::size_t plane) {
+    switch (channels) {
+        case 2: split<2>(src, w, dst, plane); break;
+        case 3: split<3>(src, w, dst, plane); break;
+        default: split<4>(src, w, dst, plane); break;
+    }
+}
 
 void codes_row(const std::uint8_t* top, const std::uint8_t* mid, const std::uint8_t* bot, int n,
                int radius, std::uint8_t* out) {

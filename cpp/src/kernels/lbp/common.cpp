@@ -12,13 +12,15 @@ namespace {
 
 struct UniformTable {
     std::uint8_t bin[256];
+    std::uint8_t code[kUniformBins - 1];  // the 58 uniform codes, ascending
     UniformTable() {
         int next = 0;
-        for (int code = 0; code < 256; ++code) {
+        for (int c = 0; c < 256; ++c) {
             int transitions = 0;
             for (int k = 0; k < 8; ++k)
-                transitions += ((code >> k) & 1) != ((code >> ((k + 1) & 7)) & 1);
-            bin[code] = static_cast<std::uint8_t>(transitions <= 2 ? next++ : kUniformBins - 1);
+                transitions += ((c >> k) & 1) != ((c >> ((k + 1) & 7)) & 1);
+            if (transitions <= 2) code[next] = static_cast<std::uint8_t>(c);
+            bin[c] = static_cast<std::uint8_t>(transitions <= 2 ? next++ : kUniformBins - 1);
         }
     }
 };
@@ -28,45 +30,39 @@ const UniformTable& uniform_table() {
     return t;
 }
 
-template <int C>
-void deinterleave(const std::uint8_t* src, int w, int channel, std::uint8_t* dst) {
-    src += channel;
-    for (int x = 0; x < w; ++x) dst[x] = src[static_cast<std::ptrdiff_t>(x) * C];
-}
-
-// Gray rows of one channel. Single-channel images are read in place; interleaved ones are
-// de-interleaved row by row into a ring of 2r + 1 rows (no per-channel image copy).
+// Gray rows per channel. Single-channel images are read in place; interleaved rows are split
+// into C planes once per row, into a ring of 2r + 1 rows (no per-channel image copy).
 class RowSource {
    public:
-    RowSource(const ImageView<const std::uint8_t>& img, int channel, int radius)
-        : img_(img), channel_(channel), ring_rows_(2 * radius + 1) {
+    RowSource(const ImageView<const std::uint8_t>& img, int radius, DeinterleaveFn split)
+        : img_(img),
+          split_(split),
+          ring_rows_(2 * radius + 1),
+          plane_(static_cast<std::size_t>(img.width)) {
         if (img.channels > 1) {
-            ring_.resize(static_cast<std::size_t>(ring_rows_) * img.width);
+            ring_.resize(static_cast<std::size_t>(ring_rows_) * img.channels * plane_);
             loaded_.assign(ring_rows_, -1);
         }
     }
 
-    // Rows must be requested inside a sliding window of 2r + 1 rows moving downwards.
-    const std::uint8_t* row(int y) {
+    // Row y of channel c. Rows must be requested inside a window of 2r + 1 rows moving down.
+    const std::uint8_t* row(int y, int c) {
         const std::uint8_t* src = img_.row(y);
         if (img_.channels == 1) return src;
         const int slot = y % ring_rows_;
-        std::uint8_t* dst = ring_.data() + static_cast<std::size_t>(slot) * img_.width;
+        std::uint8_t* dst = ring_.data() + static_cast<std::size_t>(slot) * img_.channels * plane_;
         if (loaded_[slot] != y) {
-            switch (img_.channels) {
-                case 2: deinterleave<2>(src, img_.width, channel_, dst); break;
-                case 3: deinterleave<3>(src, img_.width, channel_, dst); break;
-                default: deinterleave<4>(src, img_.width, channel_, dst); break;
-            }
+            split_(src, img_.width, img_.channels, dst, plane_);
             loaded_[slot] = y;
         }
-        return dst;
+        return dst + static_cast<std::size_t>(c) * plane_;
     }
 
    private:
     ImageView<const std::uint8_t> img_;
-    int channel_;
+    DeinterleaveFn split_;
     int ring_rows_;
+    std::size_t plane_;
     std::vector<std::uint8_t> ring_;
     std::vector<int> loaded_;
 };
@@ -82,6 +78,10 @@ void count_codes(const std::uint8_t* c, int n, std::uint32_t* h, int subs) {
         for (; i + 8 <= n; i += 8) {
             std::uint64_t v;
             std::memcpy(&v, c + i, 8);
+            if (v == (v & 255) * 0x0101010101010101ull) {  // flat region: 8 equal codes
+                h0[v & 255] += 8;
+                continue;
+            }
             ++h0[v & 255];
             ++h1[(v >> 8) & 255];
             ++h2[(v >> 16) & 255];
@@ -112,46 +112,58 @@ CodesRowFn codes_row_for(Isa isa) {
     return &scalar::codes_row;
 }
 
+DeinterleaveFn deinterleave_for(Isa isa) {
+#if defined(FASTLIVE_HAVE_AVX2)
+    if (isa == Isa::AVX2) return &avx2::deinterleave;
+#endif
+    (void)isa;
+    return &scalar::deinterleave;
+}
+
 void codes(const ImageView<const std::uint8_t>& img, int channel, int radius, std::uint8_t* out,
            std::ptrdiff_t out_stride, Isa isa) {
     const CodesRowFn fn = codes_row_for(isa);
     const int hc = img.height - 2 * radius, wc = img.width - 2 * radius;
-    RowSource src(img, channel, radius);
+    RowSource src(img, radius, deinterleave_for(isa));
     for (int y = 0; y < hc; ++y) {
-        const std::uint8_t* top = src.row(y);
-        const std::uint8_t* mid = src.row(y + radius);
-        const std::uint8_t* bot = src.row(y + 2 * radius);
+        const std::uint8_t* top = src.row(y, channel);
+        const std::uint8_t* mid = src.row(y + radius, channel);
+        const std::uint8_t* bot = src.row(y + 2 * radius, channel);
         fn(top, mid, bot, wc, radius, out + static_cast<std::ptrdiff_t>(y) * out_stride);
     }
 }
 
-void histogram(const ImageView<const std::uint8_t>& img, int channel, int radius, int grid_y,
-               int grid_x, bool uniform, bool normalize, float* out, Isa isa) {
+void histogram(const ImageView<const std::uint8_t>& img, int radius, int grid_y, int grid_x,
+               bool uniform, bool normalize, float* out, Isa isa) {
     const CodesRowFn fn = codes_row_for(isa);
     const int hc = img.height - 2 * radius, wc = img.width - 2 * radius;
     const int bins = uniform ? kUniformBins : kDefaultBins;
+    const int nch = img.channels;
+    const std::size_t per_channel = histogram_size(grid_y, grid_x, uniform);
 
     std::vector<int> cx(static_cast<std::size_t>(grid_x) + 1);
     for (int j = 0; j <= grid_x; ++j)
         cx[j] = static_cast<int>(static_cast<std::int64_t>(j) * wc / grid_x);
-    // Four sub-histograms per cell break the store-to-load dependency of repeated codes; narrow
-    // cells get one (memory stays proportional to the output size).
-    const int subs = wc / grid_x >= 64 ? 4 : 1;
+    // Four sub-histograms per cell break the store-to-load dependency of repeated codes (flat
+    // regions); very narrow cells, or very many per row, get one (memory stays bounded).
+    const std::size_t cells_x = static_cast<std::size_t>(nch) * grid_x;  // (channel, cell col)
+    const int subs = (wc / grid_x >= 16 && cells_x <= 256) ? 4 : 1;
     const std::size_t sub_len = static_cast<std::size_t>(subs) * 256;
-    std::vector<std::uint32_t> sub(sub_len * grid_x);
-    std::vector<std::uint64_t> acc(static_cast<std::size_t>(grid_x) * 256);
+    std::vector<std::uint32_t> sub(sub_len * cells_x);
+    std::vector<std::uint64_t> acc(cells_x * 256);
     std::vector<std::uint8_t> code_row(static_cast<std::size_t>(wc));
-    RowSource src(img, channel, radius);
-    const std::uint8_t* table = uniform_bin_table();
+    RowSource src(img, radius, deinterleave_for(isa));
+    const UniformTable& table = uniform_table();
 
     auto flush = [&] {
-        for (int j = 0; j < grid_x; ++j) {
+        for (std::size_t j = 0; j < cells_x; ++j) {
             std::uint32_t* s = sub.data() + sub_len * j;
-            std::uint64_t* a = acc.data() + static_cast<std::size_t>(j) * 256;
-            for (int k = 0; k < 256; ++k) {
-                std::uint64_t t = 0;
-                for (int q = 0; q < subs; ++q) t += s[q * 256 + k];
-                a[k] += t;
+            std::uint64_t* a = acc.data() + j * 256;
+            if (subs == 4) {
+                for (int k = 0; k < 256; ++k)
+                    a[k] += std::uint64_t{s[k]} + s[256 + k] + s[512 + k] + s[768 + k];
+            } else {
+                for (int k = 0; k < 256; ++k) a[k] += s[k];
             }
         }
         std::fill(sub.begin(), sub.end(), 0u);
@@ -161,15 +173,18 @@ void histogram(const ImageView<const std::uint8_t>& img, int channel, int radius
         const int y0 = static_cast<int>(static_cast<std::int64_t>(i) * hc / grid_y);
         const int y1 = static_cast<int>(static_cast<std::int64_t>(i + 1) * hc / grid_y);
         std::fill(acc.begin(), acc.end(), std::uint64_t{0});
-        std::int64_t pending = 0;  // pixels counted into `sub` since the last flush
+        std::int64_t pending = 0;  // pixels per channel counted into `sub` since the last flush
         for (int y = y0; y < y1; ++y) {
-            const std::uint8_t* top = src.row(y);
-            const std::uint8_t* mid = src.row(y + radius);
-            const std::uint8_t* bot = src.row(y + 2 * radius);
-            fn(top, mid, bot, wc, radius, code_row.data());
-            for (int j = 0; j < grid_x; ++j)
-                count_codes(code_row.data() + cx[j], cx[j + 1] - cx[j],
-                            sub.data() + sub_len * j, subs);
+            for (int c = 0; c < nch; ++c) {
+                const std::uint8_t* top = src.row(y, c);
+                const std::uint8_t* mid = src.row(y + radius, c);
+                const std::uint8_t* bot = src.row(y + 2 * radius, c);
+                fn(top, mid, bot, wc, radius, code_row.data());
+                std::uint32_t* s = sub.data() + sub_len * (static_cast<std::size_t>(c) * grid_x);
+                for (int j = 0; j < grid_x; ++j)
+                    count_codes(code_row.data() + cx[j], cx[j + 1] - cx[j], s + sub_len * j,
+                                subs);
+            }
             pending += wc;
             if (pending >= (std::int64_t{1} << 30)) {  // keep uint32 bins far from overflow
                 flush();
@@ -177,20 +192,31 @@ void histogram(const ImageView<const std::uint8_t>& img, int channel, int radius
             }
         }
         flush();
-        for (int j = 0; j < grid_x; ++j) {
-            const std::uint64_t* a = acc.data() + static_cast<std::size_t>(j) * 256;
-            float* cell = out + (static_cast<std::size_t>(i) * grid_x + j) * bins;
-            std::uint64_t binned[256];
-            if (uniform) {
-                std::fill(binned, binned + kUniformBins, std::uint64_t{0});
-                for (int k = 0; k < 256; ++k) binned[table[k]] += a[k];
-            } else {
-                std::copy(a, a + 256, binned);
+        for (int c = 0; c < nch; ++c) {
+            for (int j = 0; j < grid_x; ++j) {
+                const std::uint64_t* a =
+                    acc.data() + (static_cast<std::size_t>(c) * grid_x + j) * 256;
+                float* cell = out + per_channel * c +
+                              (static_cast<std::size_t>(i) * grid_x + j) * bins;
+                const std::uint64_t pixels = static_cast<std::uint64_t>(y1 - y0) *
+                                             static_cast<std::uint64_t>(cx[j + 1] - cx[j]);
+                std::uint64_t binned[256];
+                if (uniform) {  // gather the 58 uniform codes; the rest is the last bin
+                    std::uint64_t in_uniform = 0;
+                    for (int b = 0; b < kUniformBins - 1; ++b) {
+                        binned[b] = a[table.code[b]];
+                        in_uniform += binned[b];
+                    }
+                    binned[kUniformBins - 1] = pixels - in_uniform;
+                } else {
+                    std::copy(a, a + 256, binned);
+                }
+                const double total = static_cast<double>(pixels);
+                for (int b = 0; b < bins; ++b)
+                    cell[b] = normalize
+                                  ? static_cast<float>(static_cast<double>(binned[b]) / total)
+                                  : static_cast<float>(binned[b]);
             }
-            const double total = static_cast<double>(y1 - y0) * (cx[j + 1] - cx[j]);
-            for (int b = 0; b < bins; ++b)
-                cell[b] = normalize ? static_cast<float>(static_cast<double>(binned[b]) / total)
-                                    : static_cast<float>(binned[b]);
         }
     }
 }

@@ -21,4 +21,22 @@ void codes_row(const std::uint8_t* top, const std::uint8_t* mid, const std::uint
     }
 }
 
+namespace {
+template <int C>
+void split(const std::uint8_t* src, int w, std::uint8_t* dst, std::size_t plane) {
+    for (int x = 0; x < w; ++x)
+        for (int c = 0; c < C; ++c)
+            dst[c * plane + x] = src[static_cast<std::ptrdiff_t>(x) * C + c];
+}
+}  // namespace
+
+void deinterleave(const std::uint8_t* src, int w, int channels, std::uint8_t* dst,
+                  std::size_t plane) {
+    switch (channels) {
+        case 2: split<2>(src, w, dst, plane); break;
+        case 3: split<3>(src, w, dst, plane); break;
+        default: split<4>(src, w, dst, plane); break;
+    }
+}
+
 }  // namespace fastlive::lbp::scalar
