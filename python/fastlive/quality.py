@@ -1,0 +1,105 @@
+"""Per-face capture quality: size, blur, exposure, pose; reasons for UNCERTAIN decisions.
+
+All measures are taken on a 64x64 aligned gray crop (the same alignment as the passive models)
+so they do not depend on the frame resolution:
+
+* ``size``: shorter side of the face box in frame pixels (and the inter-ocular distance).
+* ``blur``: variance of the Laplacian of the crop (higher = sharper).
+* ``brightness``: mean luma of the crop, ``clipped``: share of pixels <= 8 or >= 247.
+* ``yaw`` / ``pitch`` / ``roll`` (degrees, approximate, from the 5 detector keypoints): roll is
+  the eye-line angle; yaw from the nose tip's offset from the eye midpoint across the face
+  (in units of half the inter-ocular distance); pitch from where the nose tip sits between the
+  eye line and the mouth line relative to the frontal template. They are coarse (about +-10
+  degrees), enough to flag a head turned too far.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from fastlive import align
+from fastlive import results as R
+
+CROP = 64
+# nose tip position between the eye line (0) and the mouth line (1) on a frontal face
+_NOSE_T_FRONTAL = float((align.TEMPLATE_5[2, 1] - align.TEMPLATE_5[:2, 1].mean())
+                        / (align.TEMPLATE_5[3:, 1].mean() - align.TEMPLATE_5[:2, 1].mean()))
+
+
+def pose_from_keypoints(kp: np.ndarray | None) -> dict[str, float | None]:
+    """Approximate yaw, pitch, roll in degrees from 5 keypoints (None without keypoints)."""
+    if kp is None:
+        return {"yaw": None, "pitch": None, "roll": None}
+    kp = np.asarray(kp, np.float64)
+    eye_l, eye_r = kp[0], kp[1]
+    d = eye_r - eye_l
+    iod = math.hypot(d[0], d[1])
+    if not iod > 1e-6:
+        return {"yaw": None, "pitch": None, "roll": None}
+    roll = math.degrees(math.atan2(d[1], d[0]))
+    ux, uy = d / iod  # eye-line direction
+    nx, ny = -uy, ux  # downwards normal
+    mid_eye = (eye_l + eye_r) / 2
+    mid_mouth = (kp[3] + kp[4]) / 2
+    v = kp[2] - mid_eye
+    across = (v[0] * ux + v[1] * uy) / (iod / 2)
+    yaw = math.degrees(math.asin(max(-1.0, min(1.0, across))))
+    down_mouth = (mid_mouth - mid_eye) @ np.array([nx, ny])
+    down_nose = v @ np.array([nx, ny])
+    pitch = None
+    if down_mouth > 1e-6:
+        t = down_nose / down_mouth
+        pitch = math.degrees(math.asin(max(-1.0, min(1.0, (t - _NOSE_T_FRONTAL) * 2.0))))
+    return {"yaw": yaw, "pitch": pitch, "roll": roll}
+
+
+def face_crop(frame: np.ndarray, box: Any, kp: np.ndarray | None, size: int = CROP
+              ) -> np.ndarray:
+    """Aligned uint8 BGR crop of the face (5-point alignment, else the box)."""
+    from fastlive import _core
+
+    m = align.keypoint_transform(kp, size) if kp is not None else align.box_transform(box, size)
+    return _core.warp_crop(frame, m, (size, size), border="replicate")
+
+
+def measure(frame: np.ndarray, box: Any, kp: np.ndarray | None,
+            crop: np.ndarray | None = None) -> dict[str, Any]:
+    """Quality measures of one face (see the module docstring)."""
+    import cv2
+
+    if crop is None:
+        crop = face_crop(frame, box, kp)
+    gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+    lap = cv2.Laplacian(gray, cv2.CV_32F)
+    blur = float(lap.var())
+    bright = float(gray.mean())
+    clipped = float(np.count_nonzero((gray <= 8) | (gray >= 247))) / gray.size
+    size = float(min(box[2], box[3]))
+    iod = None
+    if kp is not None:
+        d = np.asarray(kp[1], np.float64) - np.asarray(kp[0], np.float64)
+        iod = float(math.hypot(d[0], d[1]))
+    return {"size": size, "iod": iod, "blur": blur, "brightness": bright, "clipped": clipped,
+            **pose_from_keypoints(kp)}
+
+
+def problem(q: dict[str, Any], cfg: Any) -> str | None:
+    """The first quality problem that makes a decision unreliable (a reason), or None."""
+    if q["size"] < cfg.min_face_px:
+        return R.TOO_SMALL
+    if q["brightness"] < cfg.min_brightness:
+        return R.TOO_DARK
+    if q["brightness"] > cfg.max_brightness:
+        return R.TOO_BRIGHT
+    if q["blur"] < cfg.min_blur:
+        return R.TOO_BLURRY
+    if q.get("yaw") is not None and abs(q["yaw"]) > cfg.max_yaw_deg:
+        return R.BAD_POSE
+    if q.get("pitch") is not None and abs(q["pitch"]) > cfg.max_pitch_deg:
+        return R.BAD_POSE
+    if q.get("roll") is not None and abs(q["roll"]) > cfg.max_roll_deg:
+        return R.ROTATED
+    return None

@@ -1,0 +1,98 @@
+"""fastlive.detect: YuNet with keypoints on real frames, Haar fallback, crops."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from fastlive import registry
+from fastlive.detect import FaceDetector, haar_available
+
+LIVE = "nuaa/live/0001/0001_00_00_01_0.jpg"
+
+
+@pytest.fixture(scope="module")
+def frame(data_dir):
+    img = cv2.imread(str(data_dir / LIVE))
+    assert img is not None
+    return img
+
+
+@pytest.fixture(scope="module")
+def det():
+    return FaceDetector()
+
+
+def test_yunet_finds_the_face_with_keypoints(det, frame):
+    assert det.backend == "yunet"
+    faces = det.detect(frame)
+    assert len(faces) == 1
+    f = faces[0]
+    x, y, w, h = f.box
+    assert 60 < w < 400 and 60 < h < 400
+    assert f.keypoints.shape == (5, 2) and f.keypoints.dtype == np.float32
+    inside = ((f.keypoints[:, 0] > x) & (f.keypoints[:, 0] < x + w)
+              & (f.keypoints[:, 1] > y) & (f.keypoints[:, 1] < y + h))
+    assert inside.all()
+    assert f.keypoints[0, 0] < f.keypoints[1, 0]  # subject's right eye on the image's left
+    assert f.keypoints[2, 1] > f.keypoints[0, 1]  # nose below the eyes
+
+
+def test_all_faces_largest_first(det, frame):
+    small = cv2.resize(frame, None, fx=0.5, fy=0.5)
+    canvas = np.zeros((480, 1000, 3), np.uint8)
+    canvas[:, :640] = frame
+    canvas[100:340, 700:1020 - 20] = small[:, :300]
+    faces = det.detect(canvas)
+    assert len(faces) == 2
+    assert faces[0].area > faces[1].area
+    assert faces[0].box[0] < 640 <= faces[1].box[0] + faces[1].box[2]
+
+
+def test_no_face_is_an_empty_list(det):
+    assert det.detect(np.full((240, 320, 3), 128, np.uint8)) == []
+
+
+def test_detect_in_crop(det, frame):
+    x, y, w, h = (int(v) for v in det.detect(frame)[0].box)
+    crop = frame[max(0, y - 10):y + h + 10, max(0, x - 10):x + w + 10]
+    f = det.detect_in_crop(crop)
+    assert f.detector in ("yunet", "whole")
+    blank = det.detect_in_crop(np.full((100, 80, 3), 200, np.uint8))
+    assert blank.detector == "whole" and blank.box == (0.0, 0.0, 80.0, 100.0)
+
+
+@pytest.mark.skipif(not haar_available(), reason="this OpenCV ships no Haar cascades (5.x)")
+def test_haar_backend_finds_the_face(frame, det):
+    haar = FaceDetector("haar")
+    faces = haar.detect(frame)
+    assert len(faces) >= 1 and faces[0].keypoints is None
+    from fastlive.track import iou
+
+    assert iou(faces[0].box, det.detect(frame)[0].box) > 0.4
+
+
+def test_missing_yunet_falls_back_with_one_warning(monkeypatch, tmp_path):
+    monkeypatch.delenv("FASTLIVE_MODEL_DIR", raising=False)
+    monkeypatch.setenv("FASTLIVE_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("FASTLIVE_OFFLINE", "1")
+    if haar_available():
+        with pytest.warns(RuntimeWarning, match="Haar") as rec:
+            d = FaceDetector()
+        assert len(rec) == 1 and d.backend == "haar"
+    with pytest.raises(registry.ModelNotFoundError, match="install"):
+        FaceDetector("yunet")
+
+
+@pytest.mark.parametrize("kw", [dict(backend="x"), dict(max_side=8), dict(score_threshold=1.5)])
+def test_bad_parameters(kw):
+    with pytest.raises(ValueError):
+        FaceDetector(**kw)
+
+
+def test_bad_frame_names_the_argument(det):
+    with pytest.raises(TypeError, match="frame"):
+        det.detect(np.zeros((64, 64, 3), np.float32))
+    with pytest.raises(ValueError, match="pad"):
+        det.detect(np.zeros((64, 64, 3), np.uint8), pad=5.0)
