@@ -1,0 +1,50 @@
+"""PassiveScorer.score per face, one thread (target: CNN < 2 ms; whole passive stage small).
+
+Runs on a real NUAA frame with the shipped models; asserts correctness as well."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from fastlive import passive, registry
+
+
+@pytest.fixture(scope="module")
+def scene(data_dir):
+    import csv
+
+    from fastlive.detect import FaceDetector
+
+    if not registry.shipped_manifest().get("models"):
+        pytest.fail("no shipped models/manifest.json")
+    with open(data_dir / "manifest.csv", newline="") as fh:
+        row = next(r for r in csv.DictReader(fh) if r["source"] == "nuaa" and r["label"] == "live")
+    frame = cv2.imread(str(data_dir / row["path"]))
+    faces = FaceDetector().detect(frame)[:1]
+    assert faces
+    return frame, faces
+
+
+def test_bench_passive_score_per_face(benchmark, scene):
+    frame, faces = scene
+    sc = passive.PassiveScorer(threads=1)
+    out = benchmark(sc.score, frame, faces)
+    assert len(out) == 1
+    r = out[0]
+    assert 0.0 <= r["cnn"] <= 1.0 and 0.0 <= r["texture"] <= 1.0
+    assert r["passive"] == pytest.approx(sc.fuse(r["cnn"], r["texture"]))
+    again = sc.score(frame, faces)[0]
+    assert (again["cnn"], again["texture"], again["passive"]) == (r["cnn"], r["texture"],
+                                                                  r["passive"])
+
+
+def test_bench_passive_cnn_only(benchmark, scene):
+    frame, faces = scene
+    sc = passive.PassiveScorer(threads=1)
+    _, tensor = passive.prepare(frame, faces[0], sc.spec)
+    p = benchmark(sc.cnn_prob, tensor)
+    assert 0.0 <= p <= 1.0
+    assert p == pytest.approx(sc.score(frame, faces)[0]["cnn"], abs=1e-5)
+    assert np.isfinite(tensor).all()

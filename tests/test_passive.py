@@ -1,0 +1,337 @@
+"""fastlive.passive: preprocessing (train/serve shared), PassiveScorer on tiny models built here
+(torch-free, onnx.helper) and the shipped models' manifest."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import threading
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from fastlive import align, passive, registry
+from fastlive.detect import Face
+
+onnx = pytest.importorskip("onnx")
+from onnx import TensorProto, helper  # noqa: E402
+
+SPEC = passive.DEFAULT_SPEC
+S = SPEC.size
+
+
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
+def _ref_tensor(crop: np.ndarray, spec: passive.InputSpec = SPEC) -> np.ndarray:
+    """Independent numpy model input from a uint8 BGR crop: (3, S, S) float64."""
+    x = crop.astype(np.float64)
+    if spec.lighting == "standardize":
+        luma = 0.299 * x[..., 2] + 0.587 * x[..., 1] + 0.114 * x[..., 0]
+        x = (x - luma.mean()) / max(luma.std(), 1.0)
+    rgb = x[..., ::-1] if spec.channel_order == "rgb" else x
+    return (rgb.transpose(2, 0, 1) - np.array(spec.mean)[:, None, None]) / np.array(
+        spec.std)[:, None, None]
+
+
+def _tolerance(crop: np.ndarray, spec: passive.InputSpec = SPEC) -> float:
+    """Largest input difference from rounding the crop to uint8 (0.5 grey level)."""
+    scale = 1.0
+    if spec.lighting == "standardize":
+        x = crop.astype(np.float64)
+        scale = max((0.299 * x[..., 2] + 0.587 * x[..., 1] + 0.114 * x[..., 0]).std(), 1.0)
+    return 0.5 / scale / min(spec.std) * 1.05 + 1e-3
+
+
+def _face_frame(seed: int = 0, h: int = 240, w: int = 320) -> tuple[np.ndarray, Face]:
+    rng = np.random.default_rng(seed)
+    frame = rng.integers(0, 256, size=(h, w, 3), dtype=np.uint8)
+    frame = cv2.GaussianBlur(frame, (5, 5), 1.5)
+    # eyes ~20 px apart: the 64 px crop samples the frame at about unit scale (no prefilter)
+    kp = np.array([[150, 100], [170, 100.5], [160, 111], [152, 122], [167, 122]], np.float32)
+    return frame, Face((139.0, 84.0, 42.0, 50.0), 0.9, kp, "yunet")
+
+
+def _tiny_models(d: Path, w=(0.5, -0.25, 0.125), b=0.1, seed=0, spec=SPEC) -> dict:
+    """A tiny CNN (global mean per channel -> linear), random texture weights, a fusion."""
+    x = helper.make_tensor_value_info("input", TensorProto.FLOAT, ["n", 3, spec.size, spec.size])
+    y = helper.make_tensor_value_info("logit", TensorProto.FLOAT, ["n", 1])
+    wt = helper.make_tensor("W", TensorProto.FLOAT, [3, 1], list(w))
+    bt = helper.make_tensor("B", TensorProto.FLOAT, [1], [b])
+    shape = helper.make_tensor("shape", TensorProto.INT64, [2], [-1, 3])
+    nodes = [
+        helper.make_node("GlobalAveragePool", ["input"], ["gap"]),
+        helper.make_node("Reshape", ["gap", "shape"], ["flat"]),
+        helper.make_node("MatMul", ["flat", "W"], ["mm"]),
+        helper.make_node("Add", ["mm", "B"], ["logit"]),
+    ]
+    graph = helper.make_graph(nodes, "tiny", [x], [y], [wt, bt, shape])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    d.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(d / "cnn.onnx"))
+    n_feat = passive.texture_features(np.zeros((spec.size, spec.size, 3), np.uint8), spec).size
+    rng = np.random.default_rng(seed)
+    tex = {"mean": rng.uniform(0, 0.2, n_feat).tolist(),
+           "scale": rng.uniform(0.5, 1.5, n_feat).tolist(),
+           "coef": rng.normal(0, 0.05, n_feat).tolist(), "intercept": -0.2,
+           "input": spec.to_dict()}
+    (d / "tex.json").write_text(json.dumps(tex))
+    fus = {"w_cnn": 0.8, "w_texture": 0.6, "bias": 0.3,
+           "thresholds": {"convenience": 0.2, "balanced": 0.5, "secure": 0.8}}
+    (d / "fus.json").write_text(json.dumps(fus))
+
+    def sha(p: Path) -> str:
+        return hashlib.sha256(p.read_bytes()).hexdigest()
+
+    manifest = {"format": 1, "version": "test-1", "models": [
+        {"name": passive.CNN_MODEL, "file": "cnn.onnx", "sha256": sha(d / "cnn.onnx"),
+         "input": spec.to_dict()},
+        {"name": passive.TEXTURE_MODEL, "file": "tex.json", "sha256": sha(d / "tex.json")},
+        {"name": passive.FUSION_MODEL, "file": "fus.json", "sha256": sha(d / "fus.json")},
+    ]}
+    (d / "manifest.json").write_text(json.dumps(manifest))
+    return {"w": np.array(w), "b": b, "tex": tex, "fus": fus}
+
+
+# -- preprocessing --------------------------------------------------------------------------------
+def test_prepare_matches_an_independent_warp():
+    frame, face = _face_frame()
+    crop, tensor = passive.prepare(frame, face)
+    m = align.keypoint_transform(face.keypoints, S, SPEC.scale)
+    ref = cv2.warpAffine(frame, m, (S, S), flags=cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_REPLICATE)
+    assert crop.shape == (S, S, 3) and crop.dtype == np.uint8
+    assert np.abs(crop.astype(int) - ref).max() <= 1
+    assert tensor.shape == (1, 3, S, S) and tensor.dtype == np.float32
+    assert np.abs(tensor[0] - _ref_tensor(ref)).max() <= _tolerance(ref)
+    if SPEC.lighting == "standardize":  # zero-mean, unit-std luma whatever the exposure
+        _, dark = passive.prepare((frame // 3).astype(np.uint8), face)
+        assert np.abs(dark - tensor).mean() < 0.1
+
+
+def test_prepare_minified_face_matches_area_resize_then_warp():
+    frame, face = _face_frame(5)
+    big = cv2.resize(frame, None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC)
+    face_b = Face(tuple(v * 3 for v in face.box), 0.9, face.keypoints * 3 + 1.0, "yunet")
+    m = align.keypoint_transform(face_b.keypoints, S, SPEC.scale)
+    s = float(np.sqrt(abs(np.linalg.det(m[:, :2]))))
+    assert s < passive.PREFILTER_BELOW
+    small = cv2.resize(big, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
+    dx, dy = small.shape[1] / big.shape[1], small.shape[0] / big.shape[0]
+    m_small = align.keypoint_transform((face_b.keypoints + 0.5) * [dx, dy] - 0.5, S, SPEC.scale)
+    ref = cv2.warpAffine(small, m_small, (S, S), flags=cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_REPLICATE)
+    crop, _ = passive.prepare(big, face_b, tensor=False)
+    assert np.abs(crop.astype(int) - ref).mean() < 2.0
+
+
+def test_prepare_without_keypoints_uses_the_box():
+    frame, face = _face_frame()
+    boxed = Face(face.box, 0.5, None, "haar")
+    crop, _ = passive.prepare(frame, boxed, tensor=False)
+    ref = cv2.warpAffine(frame, align.box_transform(face.box, S, SPEC.scale), (S, S),
+                         flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    assert np.abs(crop.astype(int) - ref).max() <= 1
+
+
+def test_high_resolution_face_is_area_prefiltered():
+    # 1-pixel checkerboard: a plain bilinear minification aliases it; the area prefilter must
+    # give (nearly) the flat mean grey, like a camera with a proper low-pass would.
+    h, w = 2000, 2000
+    yy, xx = np.mgrid[0:h, 0:w]
+    board = (((yy + xx) % 2) * 255).astype(np.uint8)
+    frame = np.repeat(board[:, :, None], 3, axis=2)
+    kp = np.array([[800, 900], [1200, 900], [1000, 1150], [850, 1380], [1150, 1380]], np.float32)
+    face = Face((600.0, 600.0, 800.0, 1000.0), 0.9, kp, "yunet")
+    crop, tensor = passive.prepare(frame, face)
+    assert abs(float(crop.mean()) - 127.5) < 3 and crop.std() < 6
+    m = align.keypoint_transform(kp, S, SPEC.scale)
+    naive = cv2.warpAffine(frame, m, (S, S), flags=cv2.INTER_LINEAR)
+    assert naive.std() > 20  # the failure the prefilter exists for
+    # a smooth high-resolution image is preserved: same crop as from a 4x smaller frame
+    small, face_s = _face_frame(3)
+    big = cv2.resize(small, None, fx=4, fy=4, interpolation=cv2.INTER_CUBIC)
+    face_b = Face(tuple(v * 4 for v in face_s.box), 0.9, face_s.keypoints * 4 + 1.5, "yunet")
+    c_small, _ = passive.prepare(small, face_s, tensor=False)
+    c_big, _ = passive.prepare(big, face_b, tensor=False)
+    assert np.abs(c_small.astype(int) - c_big).mean() < 4
+
+
+def test_prefilter_keeps_near_unit_scale_untouched():
+    frame, face = _face_frame()
+    m = align.keypoint_transform(face.keypoints, S, 1.0)
+    m_big = m.copy()
+    m_big[:, :2] *= 2.0  # magnification: nothing to prefilter
+    src, m2 = passive.prefilter(frame, m_big, S)
+    assert src is frame and np.array_equal(m2, m_big)
+
+
+def test_texture_features_are_colour_lbp_histograms():
+    from fastlive import kernels
+
+    rng = np.random.default_rng(1)
+    crop = rng.integers(0, 256, (S, S, 3), dtype=np.uint8)
+    f = passive.texture_features(crop)
+    ycc = cv2.cvtColor(crop, cv2.COLOR_BGR2YCrCb)
+    gy, gx = SPEC.lbp_grid
+    ref = np.sqrt(kernels.lbp_histogram(np.ascontiguousarray(ycc[:, :, 0]), grid=(gy, gx),
+                                        mapping="uniform", normalize=True, radius=1))
+    assert f.dtype == np.float32
+    assert f.size == 6 * gy * gx * kernels.LBP_UNIFORM_BINS
+    np.testing.assert_allclose(f[: ref.size], ref, rtol=1e-6)
+
+
+# -- PassiveScorer --------------------------------------------------------------------------------
+def test_scorer_outputs_match_an_independent_computation(tmp_path):
+    ref = _tiny_models(tmp_path)
+    sc = passive.PassiveScorer(tmp_path)
+    assert sc.version == "test-1"
+    assert sc.thresholds == {"convenience": 0.2, "balanced": 0.5, "secure": 0.8}
+    frame, face = _face_frame()
+    face2 = Face((20.0, 20.0, 60.0, 70.0), 0.7, None, "haar")
+    out = sc.score(frame, [face, face2])
+    assert len(out) == 2
+    for f, r in zip([face, face2], out):
+        m = (align.keypoint_transform(f.keypoints, S, 1.0) if f.keypoints is not None
+             else align.box_transform(f.box, S, 1.0))
+        crop = cv2.warpAffine(frame, m, (S, S), flags=cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_REPLICATE)
+        means = _ref_tensor(crop).reshape(3, -1).mean(1)
+        cnn = _sigmoid(float(means @ ref["w"]) + ref["b"])
+        feats = passive.texture_features(crop).astype(np.float64)
+        t = ref["tex"]
+        z = ((feats - np.array(t["mean"])) / np.array(t["scale"])) @ np.array(t["coef"])
+        tex = _sigmoid(float(z) + t["intercept"])
+        fu = ref["fus"]
+        fused = _sigmoid(fu["w_cnn"] * _logit(cnn) + fu["w_texture"] * _logit(tex) + fu["bias"])
+        assert r["cnn"] == pytest.approx(cnn, abs=2e-3)
+        assert r["texture"] == pytest.approx(tex, abs=2e-2)
+        assert r["passive"] == pytest.approx(sc.fuse(r["cnn"], r["texture"]), abs=1e-9)
+        assert r["passive"] == pytest.approx(fused, abs=2e-2)
+        assert set(r["timings"]) == {"prepare", "cnn", "texture", "fusion"}
+        assert all(v >= 0 for v in r["timings"].values())
+    assert sc.score(frame, []) == []
+
+
+def test_scorer_is_thread_safe(tmp_path):
+    _tiny_models(tmp_path)
+    sc = passive.PassiveScorer(tmp_path)
+    frames = [_face_frame(i) for i in range(4)]
+    expected = [sc.score(f, [face])[0]["passive"] for f, face in frames]
+    results: dict[int, list[float]] = {}
+
+    def work(k: int) -> None:
+        results[k] = [sc.score(f, [face])[0]["passive"] for f, face in frames * 5]
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for k in range(4):
+        assert results[k] == expected * 5
+
+
+def test_scorer_refuses_bad_inputs(tmp_path):
+    _tiny_models(tmp_path)
+    sc = passive.PassiveScorer(tmp_path)
+    frame, face = _face_frame()
+    with pytest.raises(TypeError, match="faces"):
+        sc.score(frame, face)
+    with pytest.raises(TypeError, match=r"faces\[0\]"):
+        sc.score(frame, [(1, 2, 3, 4)])
+    with pytest.raises(ValueError, match=r"faces\[0\]"):
+        sc.score(frame, [Face((0.0, 0.0, 0.0, 10.0), 1.0, None, "haar")])
+    with pytest.raises(TypeError, match="frame_bgr"):
+        sc.score(frame.astype(np.float32), [face])
+    with pytest.raises(ValueError, match="threads"):
+        passive.PassiveScorer(tmp_path, threads=0)
+    with pytest.raises(TypeError, match="model_dir"):
+        passive.PassiveScorer(123)  # type: ignore[arg-type]
+
+
+def test_scorer_refuses_missing_or_tampered_models(tmp_path):
+    with pytest.raises(registry.ModelNotFoundError, match="manifest.json"):
+        passive.PassiveScorer(tmp_path / "nowhere")
+    _tiny_models(tmp_path)
+    with open(tmp_path / "tex.json", "a") as fh:
+        fh.write(" ")
+    with pytest.raises(registry.ModelIntegrityError, match="sha256"):
+        passive.PassiveScorer(tmp_path)
+    d = tmp_path / "partial"
+    _tiny_models(d)
+    mf = json.loads((d / "manifest.json").read_text())
+    mf["models"] = [m for m in mf["models"] if m["name"] != passive.FUSION_MODEL]
+    (d / "manifest.json").write_text(json.dumps(mf))
+    with pytest.raises(registry.ModelNotFoundError, match=passive.FUSION_MODEL):
+        passive.PassiveScorer(d)
+    d2 = tmp_path / "missing_file"
+    _tiny_models(d2)
+    (d2 / "cnn.onnx").unlink()
+    with pytest.raises(registry.ModelNotFoundError, match="does not exist"):
+        passive.PassiveScorer(d2)
+
+
+# -- shipped models -------------------------------------------------------------------------------
+def _shipped() -> dict:
+    mf = registry.shipped_manifest()
+    names = {m["name"] for m in mf.get("models", [])}
+    if not {passive.CNN_MODEL, passive.TEXTURE_MODEL, passive.FUSION_MODEL} <= names:
+        pytest.fail("models/manifest.json does not list the passive models")
+    return mf
+
+
+def test_shipped_manifest_sha256_matches_files():
+    mf = _shipped()
+    d = Path(mf["_dir"])
+    assert mf["format"] == 1 and mf["version"]
+    for m in mf["models"]:
+        data = (d / m["file"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == m["sha256"], m["file"]
+        assert registry.resolve(m["name"]).read_bytes() == data
+    cnn = next(m for m in mf["models"] if m["name"] == passive.CNN_MODEL)
+    assert (d / cnn["file"]).stat().st_size < 2 * 1024 * 1024
+    assert passive.InputSpec.from_dict(cnn["input"]) == passive.DEFAULT_SPEC
+
+
+def test_shipped_scorer_separates_real_live_and_print(data_dir):
+    """A handful of NUAA dev-split frames (subjects held out of the final model's training)."""
+    import csv
+
+    from fastlive.detect import FaceDetector
+
+    _shipped()
+    sc = passive.PassiveScorer()
+    th = sc.thresholds
+    assert 0.0 <= th["convenience"] <= th["balanced"] <= th["secure"] <= 1.0
+    dev_subjects = set(json.loads(
+        (Path(registry.shipped_manifest()["_dir"]) / "passive_fusion.json").read_text()
+    )["dev_subjects"])
+    with open(data_dir / "manifest.csv", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh)
+                if r["subject_id"] in dev_subjects and r["source"] == "nuaa"]
+    live = [r for r in rows if r["label"] == "live"][::10][:12]
+    spoof = [r for r in rows if r["label"] == "spoof"][::10][:12]
+    det = FaceDetector()
+    scores = {0: [], 1: []}
+    for lab, group in ((1, live), (0, spoof)):
+        for r in group:
+            frame = cv2.imread(str(data_dir / r["path"]))
+            faces = det.detect(frame)
+            assert faces, r["path"]
+            out = sc.score(frame, faces[:1])[0]
+            assert 0.0 <= out["passive"] <= 1.0
+            scores[lab].append(out["passive"])
+    pairs = [a > b for a in scores[1] for b in scores[0]]
+    assert np.mean(pairs) >= 0.8  # AUC on this small real sample

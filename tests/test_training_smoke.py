@@ -1,0 +1,113 @@
+"""Training smoke run (CI, < 2 min): a tiny subset of the real data through the real
+preprocessing, a few CNN steps, texture classifier, calibration, ONNX export checked against
+PyTorch, and the exported folder loaded by fastlive.passive.PassiveScorer."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")  # the [train] extra; CI installs it
+pytest.importorskip("sklearn")
+ort = pytest.importorskip("onnxruntime")
+
+
+@pytest.fixture(scope="module")
+def tiny(data_dir):
+    from training import data
+
+    torch.set_num_threads(1)
+    ds = data.load(data_dir, sources=["nuaa", "shubhamlala", "saikan45"], limit_per_source=12,
+                   cache=False, verbose=False)
+    return ds
+
+
+def test_preprocessing_uses_the_runtime_path(tiny, data_dir):
+    import cv2
+
+    from fastlive import passive
+    from fastlive.detect import FaceDetector
+
+    assert set(tiny.source.tolist()) == {"nuaa", "shubhamlala", "saikan45"}
+    assert set(tiny.label.tolist()) == {0, 1}
+    assert tiny.ok.all()
+    det = FaceDetector()
+    for i in (0, len(tiny) - 1):
+        img = cv2.imread(str(data_dir / tiny.path[i]))
+        face = det.detect(img)[0] if tiny.source[i] == "nuaa" else det.detect_in_crop(img)
+        crop, _ = passive.prepare(img, face, tensor=False)
+        assert np.array_equal(crop, tiny.crops[i])
+
+
+def test_splits_are_subject_and_group_disjoint(tiny):
+    from training import data
+
+    for held in (None, "nuaa", "shubhamlala"):
+        tr, dv, te = data.dev_test_split(tiny, held)
+        assert not (tr & dv).any() and not (tr & te).any() and not (dv & te).any()
+        assert (tr | dv | te).all()
+        s_tr, s_dv, s_te = (set(tiny.subject[m].tolist()) for m in (tr, dv, te))
+        assert not (s_tr & s_dv) and not (s_tr & s_te) and not (s_dv & s_te)
+        if held is not None:
+            assert set(tiny.source[te].tolist()) == {held}
+        assert (tiny.label[dv] == 0).any() and (tiny.label[dv] == 1).any()
+
+
+def test_augmentations_keep_shape_and_change_pixels():
+    from training import augment
+
+    rng = np.random.default_rng(0)
+    img = np.random.default_rng(1).integers(40, 220, (64, 64, 3), dtype=np.uint8)
+    for fn in (augment.photometric, augment.geometric, augment.synth_print,
+               augment.synth_replay, augment.resolution):
+        outs = [fn(img, rng) for _ in range(5)]
+        assert all(o.shape == img.shape and o.dtype == np.uint8 for o in outs)
+        assert any(not np.array_equal(o, img) for o in outs), fn.__name__
+    # a print rendering compresses the dynamic range (ink black / paper white)
+    flat = np.full((64, 64, 3), 255, np.uint8)
+    assert augment.synth_print(flat, np.random.default_rng(2)).mean() < 250
+
+
+def test_train_export_and_serve(tiny, tmp_path):
+    from fastlive import passive
+    from fastlive.passive import DEFAULT_SPEC as spec
+    from training import calibrate, cnn, data, reproduce, texture
+
+    tr, dv, _ = data.dev_test_split(tiny, None)
+    net = cnn.train(tiny.crops[tr], tiny.label[tr], tiny.source[tr], spec, epochs=1,
+                    max_steps=3, batch=16, verbose=False)
+    tex = texture.train(tiny.crops[tr], tiny.label[tr], tiny.source[tr], spec, copies=1)
+    c = cnn.predict_logits(net, tiny.crops[dv], spec)
+    x = tex.logits(texture.features(tiny.crops[dv], spec))
+    fusion = calibrate.fit_fusion(c, x, tiny.label[dv], tiny.source[dv])
+    p = calibrate.fuse(fusion, c, x)
+    thr = calibrate.thresholds(p, tiny.label[dv])
+    assert thr["convenience"] <= thr["balanced"] <= thr["secure"]
+    from fastlive.evaluate import pad_metrics
+
+    models = {"cnn": net, "texture": tex, "fusion": fusion, "thresholds": thr,
+              "dev": pad_metrics(p, tiny.label[dv], threshold=thr["balanced"])}
+    out = tmp_path / "models"
+    reproduce.export(models, out, spec, tiny, dv)  # raises if ONNX != PyTorch
+    mf = json.loads((out / "manifest.json").read_text())
+    assert {m["name"] for m in mf["models"]} == {passive.CNN_MODEL, passive.TEXTURE_MODEL,
+                                                 passive.FUSION_MODEL}
+    assert (out / "passive_cnn.onnx").stat().st_size < 2 * 1024 * 1024
+    # onnxruntime vs torch on the exported file
+    sess = ort.InferenceSession(str(out / "passive_cnn.onnx"), providers=["CPUExecutionProvider"])
+    xb = cnn.to_tensor(tiny.crops[:5], spec)
+    with torch.no_grad():
+        ref = net(xb).numpy()
+    np.testing.assert_allclose(sess.run(None, {"input": xb.numpy()})[0], ref, atol=1e-4)
+    # the runtime scorer reproduces the training-side probabilities on the same crops
+    sc = passive.PassiveScorer(out)
+    assert sc.thresholds == pytest.approx(thr)
+    i = int(np.flatnonzero(dv)[0])
+    t = cnn.to_tensor(tiny.crops[i:i + 1], spec).numpy()
+    assert sc.cnn_prob(t) == pytest.approx(float(torch.sigmoid(torch.from_numpy(
+        cnn.predict_logits(net, tiny.crops[i:i + 1], spec))[0])), abs=1e-4)
+    assert sc.texture_prob(tiny.crops[i]) == pytest.approx(
+        float(1 / (1 + np.exp(-tex.logits(texture.features(tiny.crops[i:i + 1], spec))[0]))),
+        abs=1e-6)
