@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from fastlive import _core, kernels
 
 GRID = (4, 4)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+
 from fastlive.kernels import specular_stats
 
 H, W = 480, 640

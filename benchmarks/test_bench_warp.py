@@ -9,6 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+
 from fastlive.kernels import warp_crop, warp_to_tensor
 
 MEAN = np.array([123.675, 116.28, 103.53])

@@ -7,9 +7,10 @@ import threading
 
 import numpy as np
 import pytest
-from fastlive.kernels import BlinkEvent, BlinkTracker, eye_aspect_ratio
 from hypothesis import given
 from hypothesis import strategies as st
+
+from fastlive.kernels import BlinkEvent, BlinkTracker, eye_aspect_ratio
 
 # --------------------------------------------------------------------------- EAR
 

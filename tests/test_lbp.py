@@ -8,10 +8,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from fastlive import _core, kernels
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+
+from fastlive import _core, kernels
 
 # When a hypothesis test fails, its pytest plugin imports libcst, which emits a DeprecationWarning
 # (mypy_extensions.TypedDict); with filterwarnings=error that becomes an INTERNALERROR hiding the

@@ -7,8 +7,9 @@ import os
 import subprocess
 import sys
 
-import fastlive
 import pytest
+
+import fastlive
 from fastlive import _core, kernels
 
 KNOWN = ["scalar", "avx2"]

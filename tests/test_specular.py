@@ -7,10 +7,11 @@ import threading
 import cv2
 import numpy as np
 import pytest
-from fastlive import _core
-from fastlive.kernels import specular_stats
 from hypothesis import given
 from hypothesis import strategies as st
+
+from fastlive import _core
+from fastlive.kernels import specular_stats
 
 DEFAULTS = {"v_min": 200, "s_max": 64, "local_delta": 16, "min_blob": 1, "block": 8}
 

@@ -7,10 +7,11 @@ import threading
 import cv2
 import numpy as np
 import pytest
-from fastlive import _core
-from fastlive.kernels import warp_crop, warp_to_tensor
 from hypothesis import given
 from hypothesis import strategies as st
+
+from fastlive import _core
+from fastlive.kernels import warp_crop, warp_to_tensor
 
 # --------------------------------------------------------------------------- oracle
 

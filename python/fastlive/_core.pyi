@@ -1,9 +1,9 @@
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
-
-from typing import Any
 
 __version__: str
 
@@ -78,7 +78,8 @@ class BlinkTracker:
     warmup_s). A closure starts below close_ratio * baseline and ends above
     open_ratio * baseline; it is a blink when min_duration_s <= duration <= max_duration_s.
     A timestamp gap > max_duration_s cancels a closure in progress; a gap or a "closure" longer
-    than baseline_window_s (a new open level, e.g. pose) restarts the warm-up. At most max_events events are kept; blink_count counts all.
+    than baseline_window_s (a new open level, e.g. pose) restarts the warm-up. At most
+    max_events events are kept; blink_count counts all.
     """
 
     def __init__(

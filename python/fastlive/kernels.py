@@ -13,6 +13,18 @@ from __future__ import annotations
 from typing import Any
 
 from fastlive import _core
+from fastlive._core import (
+    LBP_UNIFORM_BINS,
+    BlinkEvent,
+    BlinkTracker,
+    eye_aspect_ratio,
+    lbp_codes,
+    lbp_histogram,
+    lbp_histogram_multi,
+    specular_stats,
+    warp_crop,
+    warp_to_tensor,
+)
 
 __all__ = [
     "simd_info",
@@ -36,9 +48,3 @@ __all__ = [
 def simd_info() -> dict[str, Any]:
     """Which SIMD paths are compiled in, supported by this CPU, and active."""
     return dict(_core.simd_info())
-
-
-def __getattr__(name: str) -> Any:
-    if name in __all__:
-        return getattr(_core, name)
-    raise AttributeError(f"module 'fastlive.kernels' has no attribute {name!r}")
