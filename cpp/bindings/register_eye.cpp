@@ -22,9 +22,10 @@ double ear_of(py::handle points) {
         obj = py::module_::import("numpy").attr("asarray")(obj);
     std::vector<double> p = require_points(obj, "points", 6, 2);
     const double e = eye::eye_aspect_ratio(p.data());
-    if (std::isnan(e))
-        throw py::value_error("points: p1 and p4 (rows 0 and 3, the eye corners) coincide, so "
-                              "the eye is degenerate; skip this frame's eye");
+    if (!std::isfinite(e))
+        throw py::value_error("points: p1 and p4 (rows 0 and 3, the eye corners) coincide or "
+                              "nearly so (the ratio is not finite), so the eye is degenerate; "
+                              "skip this frame's eye");
     return e;
 }
 

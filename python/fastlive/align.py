@@ -116,8 +116,9 @@ def _measure_box_in_crop() -> dict[str, float]:  # pragma: no cover - a maintena
 
     data = os.environ.get("FASTLIVE_DATA_DIR", "../shared/data")
     det = FaceDetector()
-    rows = [r for r in csv.DictReader(open(os.path.join(data, "manifest.csv")))
-            if r["source"] == "nuaa" and r["label"] == "live"][::5]
+    with open(os.path.join(data, "manifest.csv"), newline="") as fh:
+        rows = [r for r in csv.DictReader(fh)
+                if r["source"] == "nuaa" and r["label"] == "live"][::5]
     cxs, cys, sides = [], [], []
     for r in rows:
         faces = det.detect(cv2.imread(os.path.join(data, r["path"])))

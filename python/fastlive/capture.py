@@ -313,9 +313,16 @@ class Capture:
     def _iter_live(self) -> Iterator[tuple[np.ndarray, float]]:
         assert self._reader is not None
         t0: float | None = None
+        counted = 0  # failed reads of the reader already added to `skipped`
         while not self._closed:
             item = self._reader.get(self.read_timeout)
+            failed = self._reader.failed
+            self.skipped += failed - counted
+            counted = failed
             if item is None:
+                if self._reader.error is not None:
+                    raise CaptureError(f"source: {self._reader.what} failed mid-stream: "
+                                       f"{self._reader.error}")
                 if self._reader.finished:
                     return  # stream ended
                 raise CaptureError(f"source: {self._reader.what} delivered no frame for "
@@ -359,6 +366,7 @@ class _Reader:
         self.error: str | None = None
         self.finished = False
         self.dropped = 0
+        self.failed = 0  # failed reads (skipped frames), all told
         self._stop = threading.Event()
         self._bad = 0
         self.thread = threading.Thread(target=self._run, name="fastlive-capture", daemon=True)
@@ -372,6 +380,7 @@ class _Reader:
                 t = time.monotonic()
                 if not ok or frame is None:
                     self._bad += 1
+                    self.failed += 1
                     if self._bad > MAX_CONSECUTIVE_BAD:
                         break
                     time.sleep(0.01)

@@ -45,8 +45,9 @@ def temporal_lift(passive: float, threshold: float, *, blink: float | None,
         return 0.0
     if passive < threshold - cfg.temporal_margin:
         return 0.0
-    b = min(max(blink or 0.0, 0.0), 1.0)
-    m = min(max(motion or 0.0, 0.0), 1.0)
+    # a missing or non-finite cue is no evidence (never NaN into the score)
+    b = min(max(blink, 0.0), 1.0) if blink is not None and math.isfinite(blink) else 0.0
+    m = min(max(motion, 0.0), 1.0) if motion is not None and math.isfinite(motion) else 0.0
     lift = cfg.temporal_margin * (cfg.blink_boost * b + cfg.motion_boost * m)
     return min(lift, 1.0 - passive)
 
