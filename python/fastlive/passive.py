@@ -265,8 +265,14 @@ class PassiveScorer:
         so.intra_op_num_threads = threads
         so.inter_op_num_threads = 1
         so.log_severity_level = 3
-        self._sess = ort.InferenceSession(str(paths[CNN_MODEL]), so,
-                                          providers=["CPUExecutionProvider"])
+        try:
+            self._sess = ort.InferenceSession(str(paths[CNN_MODEL]), so,
+                                              providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own (non-OSError) exception types
+            raise registry.ModelIntegrityError(
+                f"model {CNN_MODEL!r}: onnxruntime cannot load {paths[CNN_MODEL]} ({exc}); the "
+                "file is not a valid ONNX model for this onnxruntime: reinstall fastlive"
+            ) from exc
         self._in_name = self._sess.get_inputs()[0].name
         n_feat = self._tex_coef.shape[0]
         probe = texture_features(np.zeros((self.spec.size, self.spec.size, 3), np.uint8),
