@@ -176,12 +176,53 @@ def _colors(names: list[str]) -> list[tuple[int, int, int]]:
     return out
 
 
-def plot_det(curves: Mapping[str, Mapping[str, np.ndarray]], path: str | os.PathLike[str], *,
-             size: tuple[int, int] = (560, 480)) -> Path:
-    """DET plot: x = APCER (worst species), y = BPCER, both on normal-deviate axes."""
+_GRID = (225, 225, 225)
+_INK = (0, 0, 0)
+
+
+def _plot(path: str | os.PathLike[str], size: tuple[int, int],
+          curves: Mapping[str, Mapping[str, np.ndarray]], *, ticks: Sequence[tuple[float, str]],
+          px: Any, py: Any, diagonal: tuple[float, float], x_key: str, y_of: Any,
+          tick_dx: int, xlabel: str, xlabel_dx: int, ylabel: str, title: str) -> Path:
+    """Shared drawing of DET and ROC plots: grid, frame, diagonal, one polyline per curve,
+    axis labels, title, legend; writes the PNG."""
     cv2 = _cv2()
     w, h = size
     img = _canvas(w, h)
+    left, right, top, bottom = 60, w - 150, 30, h - 50
+    for t, lab in ticks:
+        cv2.line(img, (px(t), top), (px(t), bottom), _GRID, 1)
+        cv2.line(img, (left, py(t)), (right, py(t)), _GRID, 1)
+        cv2.putText(img, lab, (px(t) - 10, bottom + 16), cv2.FONT_HERSHEY_SIMPLEX, 0.35, _INK,
+                    1, cv2.LINE_AA)
+        cv2.putText(img, lab, (left - tick_dx, py(t) + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.35, _INK,
+                    1, cv2.LINE_AA)
+    cv2.rectangle(img, (left, top), (right, bottom), _INK, 1)
+    d0, d1 = diagonal
+    cv2.line(img, (px(d0), py(d0)), (px(d1), py(d1)), (200, 200, 200), 1)
+    names = list(curves)
+    cols = _colors(names)
+    for n, c in zip(names, cols):
+        a, b = curves[n][x_key], curves[n]["bpcer"]
+        pts = np.array([[px(float(x)), py(y_of(float(y)))] for x, y in zip(a, b)], np.int32)
+        cv2.polylines(img, [pts.reshape(-1, 1, 2)], False, c, 2 if n == "overall" else 1,
+                      cv2.LINE_AA)
+    cv2.putText(img, xlabel, ((left + right) // 2 - xlabel_dx, h - 12), cv2.FONT_HERSHEY_SIMPLEX,
+                0.45, _INK, 1, cv2.LINE_AA)
+    cv2.putText(img, ylabel, (4, top - 10), cv2.FONT_HERSHEY_SIMPLEX, 0.45, _INK, 1, cv2.LINE_AA)
+    cv2.putText(img, title, (right - 40, top - 10), cv2.FONT_HERSHEY_SIMPLEX, 0.5, _INK, 1,
+                cv2.LINE_AA)
+    _legend(img, names, cols, right + 10, top + 12)
+    p = Path(path)
+    if not cv2.imwrite(str(p), img):
+        raise OSError(f"could not write {p}")
+    return p
+
+
+def plot_det(curves: Mapping[str, Mapping[str, np.ndarray]], path: str | os.PathLike[str], *,
+             size: tuple[int, int] = (560, 480)) -> Path:
+    """DET plot: x = APCER (worst species), y = BPCER, both on normal-deviate axes."""
+    w, h = size
     left, right, top, bottom = 60, w - 150, 30, h - 50
     nd = NormalDist()
     lo, hi = nd.inv_cdf(0.001), nd.inv_cdf(0.6)
@@ -194,43 +235,16 @@ def plot_det(curves: Mapping[str, Mapping[str, np.ndarray]], path: str | os.Path
         z = nd.inv_cdf(min(max(p, 0.001), 0.6))
         return int(round(bottom - (z - lo) / (hi - lo) * (bottom - top)))
 
-    ticks = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.4]
-    for t in ticks:
-        cv2.line(img, (px(t), top), (px(t), bottom), (225, 225, 225), 1)
-        cv2.line(img, (left, py(t)), (right, py(t)), (225, 225, 225), 1)
-        lab = f"{100 * t:g}"
-        cv2.putText(img, lab, (px(t) - 10, bottom + 16), cv2.FONT_HERSHEY_SIMPLEX, 0.35,
-                    (0, 0, 0), 1, cv2.LINE_AA)
-        cv2.putText(img, lab, (left - 34, py(t) + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.35,
-                    (0, 0, 0), 1, cv2.LINE_AA)
-    cv2.rectangle(img, (left, top), (right, bottom), (0, 0, 0), 1)
-    cv2.line(img, (px(0.001), py(0.001)), (px(0.6), py(0.6)), (200, 200, 200), 1)  # EER line
-    names = list(curves)
-    cols = _colors(names)
-    for n, c in zip(names, cols):
-        a, b = curves[n]["apcer"], curves[n]["bpcer"]
-        pts = np.array([[px(float(x)), py(float(y))] for x, y in zip(a, b)], np.int32)
-        cv2.polylines(img, [pts.reshape(-1, 1, 2)], False, c, 2 if n == "overall" else 1,
-                      cv2.LINE_AA)
-    cv2.putText(img, "APCER (%)", ((left + right) // 2 - 30, h - 12), cv2.FONT_HERSHEY_SIMPLEX,
-                0.45, (0, 0, 0), 1, cv2.LINE_AA)
-    cv2.putText(img, "BPCER (%)", (4, top - 10), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1,
-                cv2.LINE_AA)
-    cv2.putText(img, "DET", (right - 40, top - 10), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1,
-                cv2.LINE_AA)
-    _legend(img, names, cols, right + 10, top + 12)
-    p = Path(path)
-    if not cv2.imwrite(str(p), img):
-        raise OSError(f"could not write {p}")
-    return p
+    ticks = [(t, f"{100 * t:g}") for t in (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.4)]
+    return _plot(path, size, curves, ticks=ticks, px=px, py=py, diagonal=(0.001, 0.6),
+                 x_key="apcer", y_of=lambda y: y, tick_dx=34, xlabel="APCER (%)", xlabel_dx=30,
+                 ylabel="BPCER (%)", title="DET")
 
 
 def plot_roc(curves: Mapping[str, Mapping[str, np.ndarray]], path: str | os.PathLike[str], *,
              size: tuple[int, int] = (560, 480)) -> Path:
     """ROC plot: x = APCER (attacks pooled), y = 1 - BPCER, linear axes."""
-    cv2 = _cv2()
     w, h = size
-    img = _canvas(w, h)
     left, right, top, bottom = 60, w - 150, 30, h - 50
 
     def px(v: float) -> int:
@@ -239,34 +253,11 @@ def plot_roc(curves: Mapping[str, Mapping[str, np.ndarray]], path: str | os.Path
     def py(v: float) -> int:
         return int(round(bottom - v * (bottom - top)))
 
-    for k in range(11):
-        t = k / 10
-        cv2.line(img, (px(t), top), (px(t), bottom), (225, 225, 225), 1)
-        cv2.line(img, (left, py(t)), (right, py(t)), (225, 225, 225), 1)
-        cv2.putText(img, f"{t:.1f}", (px(t) - 10, bottom + 16), cv2.FONT_HERSHEY_SIMPLEX, 0.35,
-                    (0, 0, 0), 1, cv2.LINE_AA)
-        cv2.putText(img, f"{t:.1f}", (left - 30, py(t) + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.35,
-                    (0, 0, 0), 1, cv2.LINE_AA)
-    cv2.rectangle(img, (left, top), (right, bottom), (0, 0, 0), 1)
-    cv2.line(img, (px(0), py(0)), (px(1), py(1)), (200, 200, 200), 1)  # chance
-    names = list(curves)
-    cols = _colors(names)
-    for n, c in zip(names, cols):
-        a, b = curves[n]["apcer_pooled"], curves[n]["bpcer"]
-        pts = np.array([[px(float(x)), py(1.0 - float(y))] for x, y in zip(a, b)], np.int32)
-        cv2.polylines(img, [pts.reshape(-1, 1, 2)], False, c, 2 if n == "overall" else 1,
-                      cv2.LINE_AA)
-    cv2.putText(img, "APCER (attacks accepted)", ((left + right) // 2 - 90, h - 12),
-                cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
-    cv2.putText(img, "1 - BPCER (live accepted)", (4, top - 10), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
-                (0, 0, 0), 1, cv2.LINE_AA)
-    cv2.putText(img, "ROC", (right - 40, top - 10), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1,
-                cv2.LINE_AA)
-    _legend(img, names, cols, right + 10, top + 12)
-    p = Path(path)
-    if not cv2.imwrite(str(p), img):
-        raise OSError(f"could not write {p}")
-    return p
+    ticks = [(k / 10, f"{k / 10:.1f}") for k in range(11)]
+    return _plot(path, size, curves, ticks=ticks, px=px, py=py, diagonal=(0.0, 1.0),
+                 x_key="apcer_pooled", y_of=lambda y: 1.0 - y, tick_dx=30,
+                 xlabel="APCER (attacks accepted)", xlabel_dx=90,
+                 ylabel="1 - BPCER (live accepted)", title="ROC")
 
 
 # -- thumbnails ------------------------------------------------------------------------------
