@@ -60,15 +60,20 @@ def test_bench_yunet_alone(benchmark, frames, detector, size):
     assert len(faces) == 1 and faces[0].keypoints is not None
 
 
-@pytest.mark.parametrize("size", SIZES)
-def test_bench_tracked_frame(benchmark, frames, size):
-    """Steady-state tracked frames: eyes followed, no detection; passive every 3rd frame."""
-    det = LivenessDetector(Config(redetect_every=1_000_000))
+def _warm_stream(frame, redetect_every):
+    """A detector and a session that has seen ``frame`` 5 times (30 fps clock), ready to time."""
+    det = LivenessDetector(Config(redetect_every=redetect_every))
     s = det.new_session()
-    frame = frames[size]
     clock = iter(np.arange(0.0, 1e6, 1 / 30))
     for _ in range(5):
         det.score_frame(frame, session=s, timestamp=next(clock))
+    return det, s, frame, clock
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_bench_tracked_frame(benchmark, frames, size):
+    """Steady-state tracked frames: eyes followed, no detection; passive every 3rd frame."""
+    det, s, frame, clock = _warm_stream(frames[size], redetect_every=1_000_000)
     r = benchmark(lambda: det.score_frame(frame, session=s, timestamp=next(clock)))
     f = _check(r, detected=False)
     assert f.tracked and f.ear is not None and f.track_id == 1
@@ -77,12 +82,7 @@ def test_bench_tracked_frame(benchmark, frames, size):
 @pytest.mark.parametrize("size", SIZES)
 def test_bench_detection_frame(benchmark, frames, size):
     """Steady-state re-detection frames of a stream (every frame a detection frame)."""
-    det = LivenessDetector(Config(redetect_every=1))
-    s = det.new_session()
-    frame = frames[size]
-    clock = iter(np.arange(0.0, 1e6, 1 / 30))
-    for _ in range(5):
-        det.score_frame(frame, session=s, timestamp=next(clock))
+    det, s, frame, clock = _warm_stream(frames[size], redetect_every=1)
     r = benchmark(lambda: det.score_frame(frame, session=s, timestamp=next(clock)))
     f = _check(r, detected=True)
     assert f.track_id == 1 and "detect" in r.timings
