@@ -1,4 +1,4 @@
-"""PassiveScorer.score per face, one thread (target: CNN < 2 ms; whole passive stage small).
+"""PassiveScorer.score per face, one thread (targets: CNN < 2 ms; whole passive stage ~1 ms).
 
 Runs on a real NUAA frame with the shipped models; asserts correctness as well."""
 
@@ -48,3 +48,17 @@ def test_bench_passive_cnn_only(benchmark, scene):
     assert 0.0 <= p <= 1.0
     assert p == pytest.approx(sc.score(frame, faces)[0]["cnn"], abs=1e-5)
     assert np.isfinite(tensor).all()
+
+
+def test_bench_passive_texture_only(benchmark, scene):
+    """The texture classifier on its own crop (prepare at the texture spec + colour LBP)."""
+    frame, faces = scene
+    sc = passive.PassiveScorer(threads=1)
+
+    def run() -> float:
+        crop, _ = passive.prepare(frame, faces[0], sc.texture_spec, tensor=False)
+        return sc.texture_prob(crop)
+
+    p = benchmark(run)
+    assert 0.0 <= p <= 1.0
+    assert p == pytest.approx(sc.score(frame, faces)[0]["texture"], abs=1e-12)

@@ -70,27 +70,99 @@ def test_augmentations_keep_shape_and_change_pixels():
     assert augment.synth_print(flat, np.random.default_rng(2)).mean() < 250
 
 
-def test_train_export_and_serve(tiny, tmp_path):
+@pytest.fixture(scope="module")
+def tiny_tex(data_dir, tiny):
+    """The same rows as ``tiny``, preprocessed for the texture classifier (its own crop)."""
+    from fastlive.passive import DEFAULT_TEXTURE_SPEC
+    from training import data
+
+    ds = data.load(data_dir, DEFAULT_TEXTURE_SPEC, sources=["nuaa", "shubhamlala", "saikan45"],
+                   limit_per_source=12, cache=False, verbose=False)
+    assert np.array_equal(ds.path, tiny.path) and np.array_equal(ds.ok, tiny.ok)
+    return ds
+
+
+def test_weighted_thresholds_balance_sources():
+    from training import calibrate
+
+    rng = np.random.default_rng(0)
+    # source "a": 400 faces, "b": 40 faces whose scores sit lower (another camera)
+    n = {"a": 200, "b": 20}
+    lab = np.concatenate([np.r_[np.ones(k), np.zeros(k)] for k in n.values()]).astype(int)
+    grp = np.concatenate([[g] * (2 * k) for g, k in n.items()])
+    sc = np.where(lab == 1, rng.normal(0.65, 0.12, len(lab)), rng.normal(0.35, 0.12, len(lab)))
+    sc[grp == "b"] -= 0.2
+    thr = calibrate.thresholds(sc, lab, grp)
+    assert thr["convenience"] <= thr["balanced"] <= thr["secure"]
+    w = np.where(grp == "a", 1 / 200, 1 / 20)  # each source half of each class
+
+    def rates(t):
+        ap = w[(lab == 0) & (sc >= t)].sum() / w[lab == 0].sum()
+        bp = w[(lab == 1) & (sc < t)].sum() / w[lab == 1].sum()
+        return ap, bp
+
+    ap, bp = rates(thr["balanced"])
+    assert abs(ap - bp) <= 0.5 / 20 + 1e-9  # one face of the small source
+    assert rates(thr["convenience"])[1] <= calibrate.CONVENIENCE_BPCER
+    assert rates(thr["secure"])[0] <= calibrate.SECURE_APCER
+    # unweighted, the large source dominates and the EER point moves up
+    assert calibrate.thresholds(sc, lab)["balanced"] > thr["balanced"]
+
+
+def test_fusion_weights_follow_the_informative_cue():
+    from training import calibrate
+
+    rng = np.random.default_rng(3)
+    lab = np.r_[np.ones(300), np.zeros(300)].astype(int)
+    grp = np.array(["a", "b"] * 300)
+    cnn = rng.normal(0, 1, 600)  # uninformative
+    tex = np.where(lab == 1, 1.5, -1.5) + rng.normal(0, 1, 600)
+    f = calibrate.fit_fusion(cnn, tex, lab, grp)
+    assert f["w_texture"] > 1.0 and abs(f["w_cnn"]) < 0.3
+    f0 = calibrate.fit_fusion(cnn, tex, lab, grp, use_cnn=False)
+    assert f0["w_cnn"] == 0.0 and f0["w_texture"] > 1.0
+    p = calibrate.fuse(f0, cnn, tex)
+    assert np.array_equal(p, calibrate.fuse(f0, -cnn, tex))  # the CNN has no say
+    assert np.mean(p[lab == 1] > 0.5) > 0.8 and np.mean(p[lab == 0] < 0.5) > 0.8
+
+
+def test_loso_fits_each_folds_fusion_without_its_source(tiny, tiny_tex):
+    from fastlive.passive import DEFAULT_SPEC, DEFAULT_TEXTURE_SPEC
+    from training import reproduce
+
+    rows, oof = reproduce.loso(tiny, tiny_tex, DEFAULT_SPEC, DEFAULT_TEXTURE_SPEC, epochs=1,
+                               seed=0)
+    assert set(rows) == {"nuaa", "shubhamlala", "saikan45"}
+    for src, r in rows.items():
+        assert src not in r["fusion_fitted_on"] and r["fusion_fitted_on"]
+        assert r["n_live"] + r["n_attack"] == int((tiny.source == src).sum())
+        assert r["thresholds"]["convenience"] <= r["thresholds"]["balanced"]
+        assert r["thresholds"]["balanced"] <= r["thresholds"]["secure"]
+    assert np.isfinite(oof["cnn"]).all() and np.isfinite(oof["texture"]).all()
+
+
+def test_train_export_and_serve(tiny, tiny_tex, tmp_path):
     from fastlive import passive
     from fastlive.passive import DEFAULT_SPEC as spec
+    from fastlive.passive import DEFAULT_TEXTURE_SPEC as tspec
     from training import calibrate, cnn, data, reproduce, texture
 
     tr, dv, _ = data.dev_test_split(tiny, None)
     net = cnn.train(tiny.crops[tr], tiny.label[tr], tiny.source[tr], spec, epochs=1,
                     max_steps=3, batch=16, verbose=False)
-    tex = texture.train(tiny.crops[tr], tiny.label[tr], tiny.source[tr], spec, copies=1)
+    tex = texture.train(tiny_tex.crops[tr], tiny.label[tr], tiny.source[tr], tspec)
     c = cnn.predict_logits(net, tiny.crops[dv], spec)
-    x = tex.logits(texture.features(tiny.crops[dv], spec))
-    fusion = calibrate.fit_fusion(c, x, tiny.label[dv], tiny.source[dv])
-    p = calibrate.fuse(fusion, c, x)
-    thr = calibrate.thresholds(p, tiny.label[dv])
+    x = tex.logits(texture.features(tiny_tex.crops[dv], tspec))
+    fusion, thr, p = reproduce.fit_fusion_oof(c, x, tiny.label[dv], tiny.source[dv])
+    assert p == pytest.approx(calibrate.fuse(fusion, c, x))
     assert thr["convenience"] <= thr["balanced"] <= thr["secure"]
     from fastlive.evaluate import pad_metrics
 
     models = {"cnn": net, "texture": tex, "fusion": fusion, "thresholds": thr,
-              "dev": pad_metrics(p, tiny.label[dv], threshold=thr["balanced"])}
+              "fit": {"sources": sorted(set(tiny.source[dv].tolist())),
+                      "metrics": pad_metrics(p, tiny.label[dv], threshold=thr["balanced"])}}
     out = tmp_path / "models"
-    reproduce.export(models, out, spec, tiny, dv)  # raises if ONNX != PyTorch
+    reproduce.export(models, out, spec, tspec, tiny, dv)  # raises if ONNX != PyTorch
     mf = json.loads((out / "manifest.json").read_text())
     assert {m["name"] for m in mf["models"]} == {passive.CNN_MODEL, passive.TEXTURE_MODEL,
                                                  passive.FUSION_MODEL}
@@ -104,10 +176,11 @@ def test_train_export_and_serve(tiny, tmp_path):
     # the runtime scorer reproduces the training-side probabilities on the same crops
     sc = passive.PassiveScorer(out)
     assert sc.thresholds == pytest.approx(thr)
+    assert sc.spec == spec and sc.texture_spec == tspec
     i = int(np.flatnonzero(dv)[0])
     t = cnn.to_tensor(tiny.crops[i:i + 1], spec).numpy()
     assert sc.cnn_prob(t) == pytest.approx(float(torch.sigmoid(torch.from_numpy(
         cnn.predict_logits(net, tiny.crops[i:i + 1], spec))[0])), abs=1e-4)
-    assert sc.texture_prob(tiny.crops[i]) == pytest.approx(
-        float(1 / (1 + np.exp(-tex.logits(texture.features(tiny.crops[i:i + 1], spec))[0]))),
-        abs=1e-6)
+    assert sc.texture_prob(tiny_tex.crops[i]) == pytest.approx(
+        float(1 / (1 + np.exp(-tex.logits(texture.features(tiny_tex.crops[i:i + 1],
+                                                           tspec))[0]))), abs=1e-6)

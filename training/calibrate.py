@@ -1,10 +1,15 @@
-"""Fusion + calibration (P(live)) and operating-point thresholds, fitted on a dev split."""
+"""Fusion + calibration (P(live)) and operating-point thresholds.
+
+``training.reproduce`` fits them on OUT-OF-SOURCE predictions (stacking): every score used here
+comes from a model that never saw that image's source, so the fusion weights measure each model's
+cross-source reliability and the thresholds are set where unseen sources land. Every source
+weighs the same (live and attack balanced within it)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-# Target error rates on the dev split for the named operating points.
+# Target error rates (on the scores the thresholds are fitted on) for the named operating points.
 CONVENIENCE_BPCER = 0.01
 SECURE_APCER = 0.01
 
@@ -20,15 +25,16 @@ def _balanced_weights(labels: np.ndarray, groups: np.ndarray) -> np.ndarray:
 
 
 def fit_fusion(cnn_logit: np.ndarray, tex_logit: np.ndarray, labels: np.ndarray,
-               groups: np.ndarray) -> dict[str, float]:
-    """Logistic regression on the two logits -> calibrated P(live) (balanced per dev group)."""
+               groups: np.ndarray, *, use_cnn: bool = True) -> dict[str, float]:
+    """Logistic regression on the two logits -> calibrated P(live) (balanced per group).
+    ``use_cnn=False``: the CNN gets weight 0 (calibrated texture score alone)."""
     from sklearn.linear_model import LogisticRegression
 
-    x = np.stack([cnn_logit, tex_logit], 1)
+    x = np.stack([cnn_logit, tex_logit], 1) if use_cnn else tex_logit[:, None]
     lr = LogisticRegression(C=1.0, max_iter=1000)
     lr.fit(x, labels, sample_weight=_balanced_weights(labels, groups))
-    return {"w_cnn": float(lr.coef_[0, 0]), "w_texture": float(lr.coef_[0, 1]),
-            "bias": float(lr.intercept_[0])}
+    return {"w_cnn": float(lr.coef_[0, 0]) if use_cnn else 0.0,
+            "w_texture": float(lr.coef_[0, -1]), "bias": float(lr.intercept_[0])}
 
 
 def fuse(params: dict[str, float], cnn_logit: np.ndarray, tex_logit: np.ndarray) -> np.ndarray:
@@ -36,16 +42,37 @@ def fuse(params: dict[str, float], cnn_logit: np.ndarray, tex_logit: np.ndarray)
     return 1.0 / (1.0 + np.exp(-np.clip(z, -60, 60)))
 
 
-def thresholds(scores: np.ndarray, labels: np.ndarray) -> dict[str, float]:
-    """convenience: BPCER <= 1% on dev; balanced: the dev EER point; secure: APCER <= 1% on dev.
-    A score >= threshold is live. Ordered convenience <= balanced <= secure."""
-    from fastlive.evaluate import pad_metrics
+def _weighted_eer_threshold(scores: np.ndarray, labels: np.ndarray, w: np.ndarray) -> float:
+    """The score t where weighted APCER (attacks >= t) ~= weighted BPCER (live < t)."""
+    o = np.argsort(scores, kind="stable")
+    s, y, w = scores[o], labels[o], w[o]
+    wa, wl = w * (y == 0), w * (y == 1)
+    # at t = s[i]: items before i are rejected
+    apcer = 1.0 - np.concatenate([[0.0], np.cumsum(wa)[:-1]]) / wa.sum()
+    bpcer = np.concatenate([[0.0], np.cumsum(wl)[:-1]]) / wl.sum()
+    return float(s[int(np.argmin(np.abs(apcer - bpcer)))])
 
-    live, att = scores[labels == 1], scores[labels == 0]
-    m = pad_metrics(scores, labels)
-    bal = float(m["eer_threshold"])
-    conv = float(np.quantile(live, CONVENIENCE_BPCER, method="lower"))
-    sec = float(np.nextafter(np.quantile(att, 1 - SECURE_APCER, method="higher"), 2.0))
+
+def _weighted_quantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
+    o = np.argsort(x, kind="stable")
+    c = np.cumsum(w[o]) / w.sum()
+    return float(x[o][min(int(np.searchsorted(c, q)), len(x) - 1)])
+
+
+def thresholds(scores: np.ndarray, labels: np.ndarray, groups: np.ndarray | None = None
+               ) -> dict[str, float]:
+    """convenience: BPCER <= 1%; balanced: the EER point; secure: APCER <= 1% (on the given
+    scores). With ``groups`` every group (source) weighs the same within each class. A score
+    >= threshold is live. Ordered convenience <= balanced <= secure."""
+    scores = np.asarray(scores, np.float64)
+    labels = np.asarray(labels)
+    if groups is None:
+        groups = np.zeros(len(labels), np.int64)
+    w = _balanced_weights(labels, np.asarray(groups))
+    live, att = labels == 1, labels == 0
+    bal = _weighted_eer_threshold(scores, labels, w)
+    conv = _weighted_quantile(scores[live], w[live], CONVENIENCE_BPCER)
+    sec = float(np.nextafter(_weighted_quantile(scores[att], w[att], 1 - SECURE_APCER), 2.0))
     conv = min(conv, bal)
     sec = max(sec, bal)
     return {"convenience": conv, "balanced": bal, "secure": min(sec, 1.0)}

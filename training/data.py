@@ -168,7 +168,8 @@ def load(data_dir: Path | None = None, spec: InputSpec = DEFAULT_SPEC, *,
 # -- splits ------------------------------------------------------------------------------------
 NUAA = "nuaa"
 ZJU = "zju_eyeblink"
-# Group used as the replay part of the dev split (calibration, fusion, thresholds); the second
+# Group used as the replay part of a dev split (round 1 fitted calibration on it; now only the
+# smoke test and experiments use dev_test_split); the second
 # entry is used when the first is the held-out source of a cross-source fold.
 DEV_GROUPS = ("shubhamlala", "saikan45")
 DEV_NUAA_SUBJECTS = 3

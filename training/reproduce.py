@@ -6,13 +6,15 @@
 
 Seeded; single-threaded torch (about 16-20 min on 2 busy CPU cores). Steps:
 
-1. preprocess every image with fastlive.passive.prepare (cached in training/cache/);
+1. preprocess every image with fastlive.passive.prepare (cached in training/cache/): a 64 px
+   crop for the CNN and a 128 px crop (same alignment) for the texture classifier;
 2. cross-source protocol: for each source S (NUAA and each self-recorded group; the ZJU Eyeblink
-   live frames are extra training data only), train the CNN and the texture classifier on the
-   other sources' train split, fit fusion + calibration + thresholds on their dev split (3 NUAA
-   subjects + one self-recorded group, disjoint from train), and score S (never seen) at those
-   thresholds;
-3. final models: the same on all sources (train/dev split), exported to ``--out`` with
+   live frames are extra training data only), train the CNN and the texture classifier on all
+   other sources and keep their out-of-source (OOF) logits for S. Then, nested: the fusion,
+   calibration and thresholds used for S are fitted on the OOF logits of the other sources only
+   (stacking), and S is scored with them (S is used for nothing but scoring in its fold);
+3. final models: CNN + texture trained on all sources; fusion, calibration and thresholds fitted
+   on the pooled OOF logits of step 2 (training/runs/oof.npz); exported to ``--out`` with
    manifest.json (sha256 per file); the ONNX export is checked against PyTorch.
 """
 
@@ -32,11 +34,11 @@ import numpy as np
 
 from fastlive import passive
 from fastlive.evaluate import pad_metrics
-from fastlive.passive import DEFAULT_SPEC, InputSpec
+from fastlive.passive import DEFAULT_SPEC, DEFAULT_TEXTURE_SPEC, InputSpec
 from training import calibrate, cnn, data, texture
 
 ROOT = Path(__file__).resolve().parent.parent
-VERSION = "0.2.0"
+VERSION = "0.3.0"
 EPOCHS = 12
 
 
@@ -47,63 +49,89 @@ def _set_threads() -> None:
     torch.set_num_interop_threads(1)
 
 
-def fit_all(ds: data.Dataset, train_m: np.ndarray, dev_m: np.ndarray, spec: InputSpec, *,
-            epochs: int, seed: int, verbose: bool = True) -> dict[str, Any]:
-    """Train CNN + texture on ``train_m``, fusion/calibration/thresholds on ``dev_m``."""
+def fit_base(ds: data.Dataset, dst: data.Dataset, train_m: np.ndarray, spec: InputSpec,
+             tex_spec: InputSpec, *, epochs: int, seed: int, verbose: bool = True,
+             feats: np.ndarray | None = None) -> dict[str, Any]:
+    """Train the CNN (``ds``: CNN crops) and the texture classifier (``dst``: texture crops,
+    same rows; ``feats``: their texture features, precomputed) on ``train_m``."""
     tr = train_m & ds.ok
-    dv = dev_m & ds.ok
     t0 = time.time()
     net = cnn.train(ds.crops[tr], ds.label[tr], ds.source[tr], spec, epochs=epochs, seed=seed,
                     verbose=verbose)
     t1 = time.time()
-    tex = texture.train(ds.crops[tr], ds.label[tr], ds.source[tr], spec, seed=seed)
-    t2 = time.time()
-    c_dev = cnn.predict_logits(net, ds.crops[dv], spec)
-    x_dev = tex.logits(texture.features(ds.crops[dv], spec))
-    fusion = calibrate.fit_fusion(c_dev, x_dev, ds.label[dv], ds.source[dv])
-    p_dev = calibrate.fuse(fusion, c_dev, x_dev)
-    thr = calibrate.thresholds(p_dev, ds.label[dv])
-    dev_metrics = pad_metrics(p_dev, ds.label[dv], threshold=thr["balanced"])
+    tex = texture.train(dst.crops[tr], dst.label[tr], dst.source[tr], tex_spec, seed=seed,
+                        feats=None if feats is None else feats[tr])
     if verbose:
-        print(f"  trained on {tr.sum()} crops (CNN {t1 - t0:.0f} s, texture {t2 - t1:.0f} s); "
-              f"dev n={dv.sum()} AUC {dev_metrics['auc']:.3f} EER {dev_metrics['eer']:.3f}; "
-              f"fusion {fusion}; thresholds {thr}", flush=True)
-    return {"cnn": net, "texture": tex, "fusion": fusion, "thresholds": thr,
-            "dev": dev_metrics}
+        print(f"  trained on {tr.sum()} crops (CNN {t1 - t0:.0f} s, texture "
+              f"{time.time() - t1:.0f} s)", flush=True)
+    return {"cnn": net, "texture": tex}
 
 
-def score(models: dict[str, Any], ds: data.Dataset, mask: np.ndarray, spec: InputSpec
-          ) -> dict[str, np.ndarray]:
-    """P(live) of each stage for the rows in ``mask`` (NaN where no face was acquired)."""
+def logits(models: dict[str, Any], ds: data.Dataset, dst: data.Dataset, mask: np.ndarray,
+           spec: InputSpec, tex_spec: InputSpec, feats: np.ndarray | None = None
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """CNN and texture logits of the rows in ``mask`` (NaN where no face was acquired)."""
     idx = np.flatnonzero(mask)
     ok = ds.ok[idx]
-    out = {k: np.full(len(idx), np.nan) for k in ("cnn", "texture", "passive")}
+    c = np.full(len(idx), np.nan)
+    x = np.full(len(idx), np.nan)
     sel = idx[ok]
-    c = cnn.predict_logits(models["cnn"], ds.crops[sel], spec)
-    x = models["texture"].logits(texture.features(ds.crops[sel], spec))
-    out["cnn"][ok] = 1 / (1 + np.exp(-c))
-    out["texture"][ok] = 1 / (1 + np.exp(-x))
-    out["passive"][ok] = calibrate.fuse(models["fusion"], c, x)
-    return out
+    c[ok] = cnn.predict_logits(models["cnn"], ds.crops[sel], spec)
+    f = texture.features(dst.crops[sel], tex_spec) if feats is None else feats[sel]
+    x[ok] = models["texture"].logits(f)
+    return c, x
+
+
+def fit_fusion_oof(c: np.ndarray, x: np.ndarray, labels: np.ndarray, groups: np.ndarray, *,
+                   use_cnn: bool = False
+                   ) -> tuple[dict[str, float], dict[str, float], np.ndarray]:
+    """Fusion + thresholds from out-of-source logits (rows with NaN are skipped)."""
+    ok = np.isfinite(c) & np.isfinite(x)
+    fusion = calibrate.fit_fusion(c[ok], x[ok], labels[ok], groups[ok], use_cnn=use_cnn)
+    p = calibrate.fuse(fusion, c[ok], x[ok])
+    thr = calibrate.thresholds(p, labels[ok], groups[ok])
+    return fusion, thr, p
+
+
+def _sig(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -60, 60)))
 
 
 def _r(v: Any) -> Any:
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else round(float(v), 4)
 
 
-def loso(ds: data.Dataset, spec: InputSpec, *, epochs: int, seed: int) -> dict[str, Any]:
-    rows = {}
+def loso(ds: data.Dataset, dst: data.Dataset, spec: InputSpec, tex_spec: InputSpec, *,
+         epochs: int, seed: int, use_cnn: bool = False
+         ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Leave one source out. Step 1: for each source S train on all other sources and keep the
+    out-of-source (OOF) logits of S. Step 2 (nested): the fusion, calibration and thresholds used
+    for S are fitted on the OOF logits of the OTHER sources only, then S is scored with them.
+    Returns the per-fold rows and the OOF logits (for the shipped fusion)."""
     # ZJU Eyeblink frames are extra live training data, not one of the protocol's sources
-    for src in [s for s in data.source_names(ds) if s != data.ZJU]:
+    srcs = [s for s in data.source_names(ds) if s != data.ZJU]
+    feats = texture.features(dst.crops, tex_spec)
+    c_oof = np.full(len(ds), np.nan)
+    x_oof = np.full(len(ds), np.nan)
+    for src in srcs:
         print(f"[loso] held-out source: {src}", flush=True)
-        tr, dv, te = data.dev_test_split(ds, src, seed=seed)
-        models = fit_all(ds, tr, dv, spec, epochs=epochs, seed=seed)
-        s = score(models, ds, te, spec)
+        te = ds.source == src
+        models = fit_base(ds, dst, ~te, spec, tex_spec, epochs=epochs, seed=seed, feats=feats)
+        c_oof[te], x_oof[te] = logits(models, ds, dst, te, spec, tex_spec, feats)
+    rows = {}
+    for src in srcs:
+        te = ds.source == src
+        fit_m = np.isin(ds.source, [s for s in srcs if s != src])
+        fusion, thr, _ = fit_fusion_oof(c_oof[fit_m], x_oof[fit_m], ds.label[fit_m],
+                                        ds.source[fit_m], use_cnn=use_cnn)
+        c, x = c_oof[te], x_oof[te]
+        s = {"cnn": _sig(c), "texture": _sig(x), "passive": np.full(len(c), np.nan)}
+        ok = np.isfinite(c)
+        s["passive"][ok] = calibrate.fuse(fusion, c[ok], x[ok])
         lab = ds.label[te]
-        thr = models["thresholds"]
         res: dict[str, Any] = {"n_live": int(lab.sum()), "n_attack": int((lab == 0).sum()),
-                               "thresholds": thr, "dev_sources": sorted(set(
-                                   ds.source[dv].tolist()))}
+                               "thresholds": thr, "fusion": fusion,
+                               "fusion_fitted_on": sorted(set(ds.source[fit_m].tolist()))}
         for stage in ("cnn", "texture", "passive"):
             m = pad_metrics(s[stage], lab, ds.attack_type[te],
                             threshold=thr["balanced"] if stage == "passive" else 0.5)
@@ -118,8 +146,8 @@ def loso(ds: data.Dataset, spec: InputSpec, *, epochs: int, seed: int) -> dict[s
         p = res["passive"]
         print(f"[loso] {src}: APCER {p['apcer_worst']} BPCER {p['bpcer']} ACER {p['acer']} "
               f"EER {p['eer']} AUC {p['auc']} (cnn AUC {res['cnn']['auc']}, texture AUC "
-              f"{res['texture']['auc']})", flush=True)
-    return rows
+              f"{res['texture']['auc']}); fusion {fusion}; thresholds {thr}", flush=True)
+    return rows, {"cnn": c_oof, "texture": x_oof}
 
 
 def _fmt(v: Any, pct: bool = True) -> str:
@@ -155,12 +183,23 @@ def loso_table(rows: dict[str, Any]) -> str:
         f"{_fmt(mean['bpcer'])} | {_fmt(mean['acer'])} | {_fmt(mean['eer'])} | "
         f"{_fmt(mean['auc'], False)} | {_fmt(mean['auc_cnn'], False)} | "
         f"{_fmt(mean['auc_tex'], False)} |")
-    # pooled out-of-source scores (each scored by the fold model that never saw its source)
+    # pooled out-of-source scores (each scored by the fold model that never saw its source, at
+    # that fold's nested fusion and threshold): one shipped model on a mix of unseen sources
     sc = np.concatenate([np.asarray(r["scores"]["passive"], dtype=float) for r in rows.values()])
     lab = np.concatenate([np.asarray(r["labels"]) for r in rows.values()])
+    acc_live = np.concatenate([np.asarray(r["scores"]["passive"], dtype=float)
+                               >= r["thresholds"]["balanced"] for r in rows.values()])
+    ok = np.isfinite(sc)
     m = pad_metrics(sc, lab)
+    apcer = float(acc_live[ok & (lab == 0)].mean())
+    bpcer = float((~acc_live[ok & (lab == 1)]).mean())
     lines.append(f"\nPooled out-of-source scores (all folds): AUC {m['auc']:.3f}, "
-                 f"EER {100 * m['eer']:.1f} %, FTA {100 * m['fta_rate']:.1f} %.")
+                 f"EER {100 * m['eer']:.1f} %, FTA {100 * m['fta_rate']:.1f} %; at each fold's "
+                 f"balanced threshold APCER {100 * apcer:.1f} %, BPCER {100 * bpcer:.1f} %, "
+                 f"ACER {50 * (apcer + bpcer):.1f} %.")
+    w = [(r["fusion"]["w_cnn"], r["fusion"]["w_texture"]) for r in rows.values()]
+    lines.append("Nested fusion weights (w_cnn, w_texture) per fold: "
+                 + ", ".join(f"{s} {a:.2f}/{b:.2f}" for s, (a, b) in zip(rows, w)) + ".")
     return "\n".join(lines)
 
 
@@ -168,8 +207,8 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def export(models: dict[str, Any], out: Path, spec: InputSpec, ds: data.Dataset,
-           dev_m: np.ndarray) -> None:
+def export(models: dict[str, Any], out: Path, spec: InputSpec, tex_spec: InputSpec,
+           ds: data.Dataset, probe_m: np.ndarray) -> None:
     import onnxruntime as ort
     import torch
 
@@ -177,7 +216,7 @@ def export(models: dict[str, Any], out: Path, spec: InputSpec, ds: data.Dataset,
     onnx_path = out / "passive_cnn.onnx"
     cnn.export_onnx(models["cnn"], onnx_path, spec)
     # the ONNX file must reproduce the PyTorch logits
-    probe = ds.crops[np.flatnonzero(dev_m & ds.ok)[:64]]
+    probe = ds.crops[np.flatnonzero(probe_m & ds.ok)[:64]]
     with torch.no_grad():
         ref = models["cnn"](cnn.to_tensor(probe, spec)).numpy()
     sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
@@ -185,18 +224,22 @@ def export(models: dict[str, Any], out: Path, spec: InputSpec, ds: data.Dataset,
     err = float(np.abs(got - ref).max())
     if err > 1e-3:
         raise RuntimeError(f"ONNX export differs from PyTorch by {err}")
-    print(f"  ONNX vs PyTorch max |logit diff| = {err:.2e} on {len(probe)} dev crops")
-    models["texture"].save(out / "passive_texture.json", spec)
+    print(f"  ONNX vs PyTorch max |logit diff| = {err:.2e} on {len(probe)} crops")
+    models["texture"].save(out / "passive_texture.json", tex_spec)
+    fit = models["fit"]
     fus = {**models["fusion"], "thresholds": models["thresholds"],
            "formula": "P(live) = sigmoid(w_cnn * logit(p_cnn) + w_texture * logit(p_texture) "
                       "+ bias)",
+           "fitted_on": "out-of-source predictions of the leave-one-source-out models "
+                        "(stacking; every source weighs the same)",
            "operating_points": {
-               "convenience": f"BPCER <= {calibrate.CONVENIENCE_BPCER:.0%} on dev",
-               "balanced": "EER point on dev (the default)",
-               "secure": f"APCER <= {calibrate.SECURE_APCER:.0%} on dev"},
-           "dev_subjects": sorted(set(ds.subject[dev_m].tolist())),
-           "dev": {k: _r(models["dev"][k]) for k in ("auc", "eer", "apcer_worst", "bpcer",
-                                                     "acer", "n_live", "n_attack")}}
+               "convenience": f"BPCER <= {calibrate.CONVENIENCE_BPCER:.0%} out of source",
+               "balanced": "EER point out of source (the default)",
+               "secure": f"APCER <= {calibrate.SECURE_APCER:.0%} out of source"},
+           "cues": fit.get("cues", "cnn+texture"),
+           "fit_sources": fit["sources"],
+           "oof": {k: _r(fit["metrics"][k]) for k in ("auc", "eer", "apcer_worst", "bpcer",
+                                                      "acer", "n_live", "n_attack")}}
     (out / "passive_fusion.json").write_text(json.dumps(fus, indent=1) + "\n", encoding="utf-8")
     license_note = ("trained on research-only data (NUAA, self-recorded OpenCV liveness "
                     "projects, ZJU Eyeblink); see models/README.md")
@@ -212,7 +255,7 @@ def export(models: dict[str, Any], out: Path, spec: InputSpec, ds: data.Dataset,
             {"name": passive.TEXTURE_MODEL, "file": "passive_texture.json",
              "sha256": sha256(out / "passive_texture.json"), "kind": "json-logreg",
              "description": "colour (YCrCb + HSV) uniform LBP histograms + logistic regression",
-             "input": spec.to_dict(), "license": license_note},
+             "input": tex_spec.to_dict(), "license": license_note},
             {"name": passive.FUSION_MODEL, "file": "passive_fusion.json",
              "sha256": sha256(out / "passive_fusion.json"), "kind": "json-fusion",
              "description": "fusion + calibration (P(live)) and operating-point thresholds",
@@ -244,10 +287,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-loso", action="store_true", help="skip the cross-source protocol")
     ap.add_argument("--no-final", action="store_true", help="skip the final models")
+    ap.add_argument("--fusion", choices=("texture", "cnn+texture"), default="texture",
+                    help="cues in the fusion (default texture: on the cross-source protocol "
+                         "the CNN lowered the mean and the pooled AUC; it is still shipped and "
+                         "reported as a cue, with weight 0)")
     ap.add_argument("--lighting", choices=("none", "standardize"), default=None,
                     help="CNN input lighting normalization (default: the shipped spec's)")
     args = ap.parse_args(argv)
     _set_threads()
+    use_cnn = args.fusion == "cnn+texture"
     t0 = time.time()
     spec = DEFAULT_SPEC
     if args.lighting is not None and args.lighting != spec.lighting:
@@ -258,14 +306,22 @@ def main(argv: list[str] | None = None) -> int:
                                    std=(1.0, 1.0, 1.0) if args.lighting == "standardize"
                                    else (64.0, 64.0, 64.0))
         print(f"input spec: {spec}")
+    tex_spec = DEFAULT_TEXTURE_SPEC
     ds = data.load(args.data, spec)
+    dst = data.load(args.data, tex_spec)  # same rows, the texture classifier's larger crop
+    if not (np.array_equal(ds.path, dst.path) and np.array_equal(ds.ok, dst.ok)):
+        raise RuntimeError("CNN and texture crops disagree (rows or detections); clear "
+                           "training/cache/")
     print(f"data: {len(ds)} crops, {int((~ds.ok).sum())} without a face "
           f"({time.time() - t0:.0f} s)", flush=True)
     runs = ROOT / "training" / "runs"
     runs.mkdir(parents=True, exist_ok=True)
+    oof_path = runs / "oof.npz"
     if not args.no_loso:
-        rows = loso(ds, spec, epochs=args.epochs, seed=args.seed)
+        rows, oof = loso(ds, dst, spec, tex_spec, epochs=args.epochs, seed=args.seed,
+                         use_cnn=use_cnn)
         (runs / "loso.json").write_text(json.dumps(rows) + "\n", encoding="utf-8")
+        np.savez(oof_path, path=ds.path, **oof)
         table = loso_table(rows)
         print(table)
         if args.out.resolve() == (ROOT / "models").resolve():
@@ -275,10 +331,26 @@ def main(argv: list[str] | None = None) -> int:
             (args.out / "cross_source.md").parent.mkdir(parents=True, exist_ok=True)
             (args.out / "cross_source.md").write_text(table + "\n", encoding="utf-8")
     if not args.no_final:
-        print("[final] training on all sources (train split), calibrating on dev", flush=True)
-        tr, dv, _ = data.dev_test_split(ds, None, seed=args.seed)
-        models = fit_all(ds, tr, dv, spec, epochs=args.epochs, seed=args.seed)
-        export(models, args.out, spec, ds, dv)
+        if not oof_path.is_file():
+            raise SystemExit(f"{oof_path} is missing: run without --no-loso first (the fusion "
+                             "is fitted on the cross-source out-of-fold predictions)")
+        z = np.load(oof_path, allow_pickle=False)
+        if not np.array_equal(z["path"], ds.path):
+            raise SystemExit(f"{oof_path} was made from other data: run without --no-loso")
+        print("[final] training on all sources; fusion + thresholds from the pooled "
+              "out-of-source predictions", flush=True)
+        fit_m = np.isfinite(z["cnn"]) & np.isfinite(z["texture"])
+        fusion, thr, p = fit_fusion_oof(z["cnn"][fit_m], z["texture"][fit_m], ds.label[fit_m],
+                                        ds.source[fit_m], use_cnn=use_cnn)
+        metrics = pad_metrics(p, ds.label[fit_m], threshold=thr["balanced"])
+        print(f"  fusion {fusion}; thresholds {thr}; pooled OOF AUC {metrics['auc']:.3f}",
+              flush=True)
+        models = fit_base(ds, dst, np.ones(len(ds), bool), spec, tex_spec, epochs=args.epochs,
+                          seed=args.seed)
+        models.update(fusion=fusion, thresholds=thr, fit={
+            "sources": sorted(set(ds.source[fit_m].tolist())), "metrics": metrics,
+            "cues": args.fusion})
+        export(models, args.out, spec, tex_spec, ds, np.ones(len(ds), bool))
         print(f"[final] wrote {args.out}")
     print(f"total {time.time() - t0:.0f} s")
     return 0

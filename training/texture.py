@@ -1,5 +1,8 @@
 """Colour-LBP texture classifier: fastlive.passive.texture_features + logistic regression.
 
+Uses its own crop (``fastlive.passive.DEFAULT_TEXTURE_SPEC``: 128 px from the same alignment,
+LBP radius 1), made by the same ``fastlive.passive.prepare``.
+
 Shipped as plain JSON weights (standardization mean/scale, coefficients, intercept) that
 ``fastlive.passive.PassiveScorer`` applies with numpy.
 """
@@ -14,7 +17,9 @@ import numpy as np
 from fastlive.passive import InputSpec, texture_features
 from training import cnn
 
-C_REG = 0.02  # fixed a priori (strong L2: few sources, many features); never tuned on test
+# Strong L2 (few sources, many features). Compared on the cross-source protocol (0.001-0.2):
+# see training/README.md.
+C_REG = 0.001
 
 
 def features(crops: np.ndarray, spec: InputSpec) -> np.ndarray:
@@ -39,7 +44,8 @@ class TextureModel:
 
 
 def train(crops: np.ndarray, labels: np.ndarray, groups: np.ndarray, spec: InputSpec, *,
-          seed: int = 0, copies: int = 0) -> TextureModel:
+          seed: int = 0, copies: int = 0, c_reg: float = C_REG,
+          feats: np.ndarray | None = None) -> TextureModel:
     """Fit on the real crops plus ``copies`` augmented epochs (photometric, resolution, JPEG,
     geometric, synthetic attacks), balanced per group and label. ``copies=0`` (the default):
     real crops only; on the cross-source protocol the augmented copies did not help LBP."""
@@ -54,7 +60,8 @@ def train(crops: np.ndarray, labels: np.ndarray, groups: np.ndarray, spec: Input
         gs.append(g)
     y_all = np.concatenate(ys)
     g_all = np.concatenate(gs)
-    feats = features(np.concatenate(xs), spec)
+    if feats is None or copies:  # ``feats``: precomputed features of ``crops`` (no copies)
+        feats = features(np.concatenate(xs), spec)
     w = np.zeros(len(y_all))
     for g in set(g_all.tolist()):
         for lab in (0, 1):
@@ -65,6 +72,6 @@ def train(crops: np.ndarray, labels: np.ndarray, groups: np.ndarray, spec: Input
     mean = feats.mean(0)
     scale = feats.std(0) + 1e-3
     z = (feats - mean) / scale
-    lr = LogisticRegression(C=C_REG, max_iter=2000)
+    lr = LogisticRegression(C=c_reg, max_iter=3000)
     lr.fit(z, y_all, sample_weight=w)
     return TextureModel(mean, scale, lr.coef_[0].astype(np.float64), float(lr.intercept_[0]))

@@ -12,11 +12,12 @@ Pipeline for one face::
                    ``PREFILTER_BELOW`` (a high-resolution face), the face region is first
                    downscaled with cv2.INTER_AREA so the bilinear warp works near scale 1
                    (no aliasing: texture models otherwise see the camera's resolution)
-                -> kernels.warp_crop      -> uint8 crop -> YCrCb + HSV -> colour LBP histograms
+                -> kernels.warp_crop      -> uint8 crop (the texture model's own size) -> YCrCb
+                                             + HSV -> colour LBP histograms
                                              -> logistic regression -> P(live) "texture"
                 -> kernels.warp_to_tensor -> float32 NCHW -> CNN (onnxruntime) -> P(live) "cnn"
-                -> fusion (logistic regression on the two logits, fitted on a dev split)
-                   -> calibrated P(live) "passive"
+                -> fusion (logistic regression on the two logits, fitted on out-of-source
+                   predictions: training/README.md) -> calibrated P(live) "passive"
 
 Score convention: higher = live, in [0, 1]. ``PassiveScorer.thresholds`` holds the named
 operating points ("convenience", "balanced", "secure") on the "passive" probability.
@@ -38,6 +39,7 @@ from fastlive import align, registry
 __all__ = [
     "InputSpec",
     "DEFAULT_SPEC",
+    "DEFAULT_TEXTURE_SPEC",
     "face_transform",
     "prefilter",
     "prepare",
@@ -73,8 +75,14 @@ class InputSpec:
     # protocol it raised the CNN's mean AUC from 0.54 to 0.66 (see models/README.md).
     lighting: str = "standardize"
     lbp_grid: tuple[int, int] = (1, 1)
-    lbp_radius: int = 1
+    # one LBP radius, or several (histograms concatenated in this order)
+    lbp_radius: int | tuple[int, ...] = 1
     lbp_colors: tuple[str, ...] = ("ycrcb", "hsv")
+
+    @property
+    def lbp_radii(self) -> tuple[int, ...]:
+        r = self.lbp_radius
+        return (int(r),) if isinstance(r, int) else tuple(int(v) for v in r)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -85,7 +93,9 @@ class InputSpec:
                       "'standardize': pixel -> (pixel - mu) / max(sd, 1) first, mu/sd of the "
                       "crop's luma)",
             "prefilter": f"INTER_AREA when crop scale < {PREFILTER_BELOW}",
-            "lbp": {"grid": list(self.lbp_grid), "radius": self.lbp_radius,
+            "lbp": {"grid": list(self.lbp_grid),
+                    "radius": (self.lbp_radius if isinstance(self.lbp_radius, int)
+                               else list(self.lbp_radius)),
                     "mapping": "uniform", "colors": list(self.lbp_colors),
                     "transform": "sqrt(normalized histogram)"},
         }
@@ -103,12 +113,22 @@ class InputSpec:
             border=str(d.get("border", "replicate")),
             lighting=str(d.get("lighting", "none")),
             lbp_grid=tuple(int(v) for v in lbp.get("grid", (1, 1))),  # type: ignore[arg-type]
-            lbp_radius=int(lbp.get("radius", 1)),
+            lbp_radius=_radius(lbp.get("radius", 1)),
             lbp_colors=tuple(str(c) for c in lbp.get("colors", ("ycrcb", "hsv"))),
         )
 
 
+def _radius(v: Any) -> int | tuple[int, ...]:
+    if isinstance(v, (list, tuple)):
+        return int(v[0]) if len(v) == 1 else tuple(int(r) for r in v)
+    return int(v)
+
+
 DEFAULT_SPEC = InputSpec()
+# The texture classifier's own crop: same alignment (prepare), larger (128 px keeps more of the
+# skin/print/screen texture than 64 px), LBP radius 1. Chosen on the cross-source protocol
+# (training/README.md). The shipped texture model stores its spec in passive_texture.json.
+DEFAULT_TEXTURE_SPEC = InputSpec(size=128)
 
 
 def _cv2() -> Any:
@@ -211,8 +231,9 @@ def texture_features(crop: np.ndarray, spec: InputSpec = DEFAULT_SPEC) -> np.nda
             raise ValueError(f"lbp_colors: unknown colour space {c!r}; use {list(_COLOR_CODES)}")
         code = _COLOR_CODES[c]
         img = crop if code is None else cv2.cvtColor(crop, getattr(cv2, code))
-        parts.append(np.sqrt(_core.lbp_histogram_multi(img, spec.lbp_grid, "uniform", True,
-                                                       spec.lbp_radius)))
+        for r in spec.lbp_radii:
+            parts.append(np.sqrt(_core.lbp_histogram_multi(img, spec.lbp_grid, "uniform", True,
+                                                           r)))
     return np.concatenate(parts).astype(np.float32)
 
 
@@ -251,11 +272,10 @@ class PassiveScorer:
         self._tex_scale = np.asarray(tex["scale"], np.float64)
         self._tex_coef = np.asarray(tex["coef"], np.float64)
         self._tex_bias = float(tex["intercept"])
-        if "input" in tex:
-            tspec = InputSpec.from_dict(tex["input"])
-            if tspec != self.spec:
-                raise ValueError(f"model_dir: texture and CNN input specs differ: {tspec} vs "
-                                 f"{self.spec}")
+        # the texture classifier may use its own crop (size, LBP radii) from the same alignment
+        self.texture_spec = InputSpec.from_dict(tex["input"]) if "input" in tex else self.spec
+        ts, cs = self.texture_spec, self.spec
+        self._shared_crop = (ts.size, ts.scale, ts.border) == (cs.size, cs.scale, cs.border)
         self._fusion = {k: float(fus[k]) for k in ("w_cnn", "w_texture", "bias")}
         self.thresholds: dict[str, float] = {k: float(fus["thresholds"][k])
                                              for k in OPERATING_POINTS}
@@ -275,8 +295,9 @@ class PassiveScorer:
             ) from exc
         self._in_name = self._sess.get_inputs()[0].name
         n_feat = self._tex_coef.shape[0]
-        probe = texture_features(np.zeros((self.spec.size, self.spec.size, 3), np.uint8),
-                                 self.spec)
+        probe = texture_features(
+            np.zeros((self.texture_spec.size, self.texture_spec.size, 3), np.uint8),
+            self.texture_spec)
         if probe.shape[0] != n_feat or self._tex_mean.shape[0] != n_feat:
             raise ValueError(f"model_dir: texture weights expect {n_feat} features, the input "
                              f"spec gives {probe.shape[0]}")
@@ -323,7 +344,8 @@ class PassiveScorer:
 
     # -- scoring -------------------------------------------------------------------------------
     def texture_prob(self, crop: np.ndarray) -> float:
-        f = texture_features(crop, self.spec).astype(np.float64)
+        """P(live) from the texture classifier on a crop made with ``self.texture_spec``."""
+        f = texture_features(crop, self.texture_spec).astype(np.float64)
         z = float(((f - self._tex_mean) / self._tex_scale) @ self._tex_coef) + self._tex_bias
         return _sigmoid(z)
 
@@ -349,6 +371,8 @@ class PassiveScorer:
         for f in faces:
             t0 = time.perf_counter()
             crop, tensor = prepare(frame_bgr, f, self.spec)
+            if not self._shared_crop:
+                crop, _ = prepare(frame_bgr, f, self.texture_spec, tensor=False)
             t1 = time.perf_counter()
             assert tensor is not None
             cnn = self.cnn_prob(tensor)
