@@ -68,7 +68,7 @@ def test_single_image_decision_and_result_fields(frame):
     assert f.decision == "LIVE" and f.reason is None and f.score == pytest.approx(0.9)
     assert f.cues["cnn"] == 0.9 and f.cues["texture"] == 0.9 and f.cues["blink"] is None
     assert f.track_id is None and f.blink_count == 0 and f.blinks == ()
-    assert 0.15 < f.ear < 0.45
+    assert f.ear is None  # single images skip the eye model (Config.eyes_on_detection)
     assert f.keypoints.shape == (5, 2)
     q = f.quality
     assert q["size"] > 100 and q["blur"] > 100 and 40 < q["brightness"] < 220
@@ -78,6 +78,10 @@ def test_single_image_decision_and_result_fields(frame):
     d = json.loads(json.dumps(r.to_dict()))
     assert d["faces"][0]["decision"] == "LIVE" and d["decision"] == "LIVE"
     assert det.threshold == 0.5
+    # with the eye model on detection frames a single image reports its EAR, same decision
+    det_eyes = LivenessDetector(Config(eyes_on_detection=True), passive=FakeScorer(0.9))
+    (fe,) = det_eyes.score_frame(frame).faces
+    assert 0.15 < fe.ear < 0.45 and fe.decision == "LIVE" and fe.box == f.box
 
 
 def test_threshold_and_operating_points(frame):

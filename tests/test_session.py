@@ -84,7 +84,7 @@ def test_blinks_counted_in_a_real_clip(det, data_dir):
     for i, (fr, t) in enumerate(zip(frames, ts)):
         r = det.score_frame(fr, session=s, timestamp=t)
         counts.append(r.faces[0].blink_count)
-        # re-detection frames skip the eye model (Config.eyes_on_redetect=False)
+        # re-detection frames skip the eye model (Config.eyes_on_detection=False)
         assert (r.faces[0].ear is None) == (r.detected and i > 0)
     n_truth = len(blinks.truth_events(clip.tag))
     assert counts[-1] == s.blink_count() == n_truth == 5

@@ -215,11 +215,12 @@ class LivenessDetector:
             s.force_detect = False
             detected = True
             t0 = time.perf_counter()
-            # On a re-detection frame of a stream, tracks already followed skip the eye model
-            # (Config.eyes_on_redetect) so a detection frame costs about one detection; the
-            # blink tracker takes the missing sample in its stride (timestamps, not indices).
+            # Single images and re-detections of followed faces skip the eye model
+            # (Config.eyes_on_detection) so they cost about one detection; the blink tracker
+            # takes the missing sample in its stride (timestamps, not indices). A new face of a
+            # stream is measured at once, and a score_face stream re-detects on every frame.
             follow = [tr for tr in tracks
-                      if not stream or crop or cfg.eyes_on_redetect or tr.frames == 0]
+                      if cfg.eyes_on_detection or (stream and (crop or tr.frames == 0))]
             for tr in tracks:
                 if tr not in follow:
                     tr.ear = None

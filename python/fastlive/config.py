@@ -33,7 +33,13 @@ class Config:
     # eyes measured per frame: "auto" (one per frame in turn, both near a closure: see
     # landmarks.EyeSchedule), "both", "left" or "right" (image side)
     eyes: str = "auto"
-    eyes_on_redetect: bool = False  # also run the eye model on re-detection frames
+    # also run the eye model on single images (no session) and on re-detection frames of faces
+    # already followed. Off (default) those cost about one detection (issue 3's 1.5x target): a
+    # single image reports ear None and skips the "eyes not found" check; a followed face's
+    # blink tracker takes the missing sample in its stride. A stream always measures a new
+    # face's eyes on its first frame (blinks from the start), and score_face streams (every
+    # frame a detection) on every frame.
+    eyes_on_detection: bool = False
     blink_close_ratio: float = 0.78
     blink_open_ratio: float = 0.82
     blink_min_duration_s: float = 0.03
