@@ -27,13 +27,18 @@ def scene(data_dir):
     return frame, faces
 
 
-def test_bench_passive_score_per_face(benchmark, scene):
+@pytest.mark.parametrize("run_cnn", [None, True], ids=["default", "with-cnn-cue"])
+def test_bench_passive_score_per_face(benchmark, scene, run_cnn):
+    """Default: the CNN runs only when the shipped fusion weighs it; with-cnn-cue: always."""
     frame, faces = scene
-    sc = passive.PassiveScorer(threads=1)
+    sc = passive.PassiveScorer(threads=1, run_cnn=run_cnn)
     out = benchmark(sc.score, frame, faces)
     assert len(out) == 1
     r = out[0]
-    assert 0.0 <= r["cnn"] <= 1.0 and 0.0 <= r["texture"] <= 1.0
+    assert 0.0 <= r["texture"] <= 1.0
+    assert (r["cnn"] is not None) == sc.run_cnn
+    if r["cnn"] is not None:
+        assert 0.0 <= r["cnn"] <= 1.0
     assert r["passive"] == pytest.approx(sc.fuse(r["cnn"], r["texture"]))
     again = sc.score(frame, faces)[0]
     assert (again["cnn"], again["texture"], again["passive"]) == (r["cnn"], r["texture"],
@@ -42,7 +47,7 @@ def test_bench_passive_score_per_face(benchmark, scene):
 
 def test_bench_passive_cnn_only(benchmark, scene):
     frame, faces = scene
-    sc = passive.PassiveScorer(threads=1)
+    sc = passive.PassiveScorer(threads=1, run_cnn=True)
     _, tensor = passive.prepare(frame, faces[0], sc.spec)
     p = benchmark(sc.cnn_prob, tensor)
     assert 0.0 <= p <= 1.0

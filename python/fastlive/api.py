@@ -94,7 +94,8 @@ class LivenessDetector:
             from fastlive.passive import PassiveScorer
 
             try:
-                passive = PassiveScorer(threads=config.threads)
+                passive = PassiveScorer(threads=config.threads,
+                                        run_cnn=True if config.cnn_cue else None)
             except registry.ModelNotFoundError as exc:
                 passive = None
                 self.passive_error = str(exc)

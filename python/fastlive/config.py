@@ -52,6 +52,9 @@ class Config:
     # -- passive models -------------------------------------------------------------------------
     passive_every: int = 3  # in a session, the passive models run every k-th frame of a track
     smoothing_s: float = 0.5  # time constant of the exponential smoothing of the passive score
+    # also run the passive CNN when the shipped fusion gives it no weight (it is then only
+    # reported as cues["cnn"], ~0.5 ms more per passive frame); None in cues otherwise
+    cnn_cue: bool = False
 
     # -- fusion ---------------------------------------------------------------------------------
     min_frames: int = 3  # a stream decides only after this many passive scores of the track

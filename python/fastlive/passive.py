@@ -78,6 +78,11 @@ class InputSpec:
     # one LBP radius, or several (histograms concatenated in this order)
     lbp_radius: int | tuple[int, ...] = 1
     lbp_colors: tuple[str, ...] = ("ycrcb", "hsv")
+    # fold the 59 uniform bins into the 35 classes of codes that a horizontal mirror maps onto
+    # each other (MIRROR_UNIFORM): the features of a crop and of its mirror image are equal
+    lbp_mirror: bool = False
+    # LBP on the crop (1) and on copies area-downscaled by these factors (2: half size)
+    lbp_scales: tuple[int, ...] = (1,)
 
     @property
     def lbp_radii(self) -> tuple[int, ...]:
@@ -97,6 +102,7 @@ class InputSpec:
                     "radius": (self.lbp_radius if isinstance(self.lbp_radius, int)
                                else list(self.lbp_radius)),
                     "mapping": "uniform", "colors": list(self.lbp_colors),
+                    "mirror_fold": self.lbp_mirror, "scales": list(self.lbp_scales),
                     "transform": "sqrt(normalized histogram)"},
         }
 
@@ -115,6 +121,8 @@ class InputSpec:
             lbp_grid=tuple(int(v) for v in lbp.get("grid", (1, 1))),  # type: ignore[arg-type]
             lbp_radius=_radius(lbp.get("radius", 1)),
             lbp_colors=tuple(str(c) for c in lbp.get("colors", ("ycrcb", "hsv"))),
+            lbp_mirror=bool(lbp.get("mirror_fold", False)),
+            lbp_scales=tuple(int(v) for v in lbp.get("scales", (1,))),
         )
 
 
@@ -128,7 +136,19 @@ DEFAULT_SPEC = InputSpec()
 # The texture classifier's own crop: same alignment (prepare), larger (128 px keeps more of the
 # skin/print/screen texture than 64 px), LBP radius 1. Chosen on the cross-source protocol
 # (training/README.md). The shipped texture model stores its spec in passive_texture.json.
-DEFAULT_TEXTURE_SPEC = InputSpec(size=128)
+DEFAULT_TEXTURE_SPEC = InputSpec(size=128, lbp_mirror=True, lbp_scales=(1, 2))
+
+# Uniform LBP(8) bin i of an image is bin MIRROR_UNIFORM[i] of its horizontal mirror image
+# (neighbour bits 0<->2, 3<->7, 4<->6 swap; fastlive.kernels.lbp_codes order; checked against
+# the kernels in tests/test_passive.py). Same for radius 2 (square ring, same order).
+MIRROR_UNIFORM = (0, 4, 2, 5, 1, 3, 6, 29, 30, 31, 32, 22, 36, 37, 38, 39, 16, 23, 42, 43, 44,
+                  45, 11, 17, 24, 47, 48, 49, 50, 7, 8, 9, 10, 33, 40, 46, 12, 13, 14, 15, 34,
+                  41, 18, 19, 20, 21, 35, 25, 26, 27, 28, 51, 54, 56, 52, 55, 53, 57, 58)
+_MIRROR_CLASSES = sorted({tuple(sorted({i, MIRROR_UNIFORM[i]})) for i in range(59)})
+# (59, 35) 0/1 matrix: histogram @ _MIRROR_FOLD sums each mirror class
+_MIRROR_FOLD = np.zeros((59, len(_MIRROR_CLASSES)), np.float32)
+for _j, _cls in enumerate(_MIRROR_CLASSES):
+    _MIRROR_FOLD[list(_cls), _j] = 1.0
 
 
 def _cv2() -> Any:
@@ -221,19 +241,30 @@ _COLOR_CODES = {"ycrcb": "COLOR_BGR2YCrCb", "hsv": "COLOR_BGR2HSV", "lab": "COLO
 def texture_features(crop: np.ndarray, spec: InputSpec = DEFAULT_SPEC) -> np.ndarray:
     """Colour-LBP feature vector of an aligned uint8 BGR crop: uniform LBP histograms
     (fastlive.kernels.lbp_histogram_multi) of each channel of each colour conversion, on a grid,
-    square-rooted (Hellinger). float32 1-D."""
+    per radius, on the crop and its area-downscaled copies (``spec.lbp_scales``), optionally
+    folded into mirror classes (``spec.lbp_mirror``), square-rooted (Hellinger). float32 1-D."""
     from fastlive import _core
 
     cv2 = _cv2()
     parts = []
-    for c in spec.lbp_colors:
-        if c not in _COLOR_CODES:
-            raise ValueError(f"lbp_colors: unknown colour space {c!r}; use {list(_COLOR_CODES)}")
-        code = _COLOR_CODES[c]
-        img = crop if code is None else cv2.cvtColor(crop, getattr(cv2, code))
-        for r in spec.lbp_radii:
-            parts.append(np.sqrt(_core.lbp_histogram_multi(img, spec.lbp_grid, "uniform", True,
-                                                           r)))
+    for k in spec.lbp_scales:
+        if k == 1:
+            img0 = crop
+        else:
+            h, w = crop.shape[:2]
+            img0 = cv2.resize(crop, (max(8, w // k), max(8, h // k)),
+                              interpolation=cv2.INTER_AREA)
+        for c in spec.lbp_colors:
+            if c not in _COLOR_CODES:
+                raise ValueError(f"lbp_colors: unknown colour space {c!r}; use "
+                                 f"{list(_COLOR_CODES)}")
+            code = _COLOR_CODES[c]
+            img = img0 if code is None else cv2.cvtColor(img0, getattr(cv2, code))
+            for r in spec.lbp_radii:
+                h = _core.lbp_histogram_multi(img, spec.lbp_grid, "uniform", True, r)
+                if spec.lbp_mirror:
+                    h = (h.reshape(-1, 59) @ _MIRROR_FOLD).ravel()
+                parts.append(np.sqrt(h))
     return np.concatenate(parts).astype(np.float32)
 
 
@@ -255,9 +286,12 @@ class PassiveScorer:
     Thread-safe (one onnxruntime session, read-only weights).
     """
 
-    def __init__(self, model_dir: str | Path | None = None, *, threads: int = 1) -> None:
+    def __init__(self, model_dir: str | Path | None = None, *, threads: int = 1,
+                 run_cnn: bool | None = None) -> None:
         if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
             raise ValueError(f"threads: expected an int >= 1, got {threads!r}")
+        if run_cnn is not None and not isinstance(run_cnn, bool):
+            raise TypeError(f"run_cnn: expected None, True or False, got {run_cnn!r}")
         manifest, paths = self._load_manifest(model_dir)
         self.manifest = manifest
         self.version: str = str(manifest.get("version", "unknown"))
@@ -277,6 +311,13 @@ class PassiveScorer:
         ts, cs = self.texture_spec, self.spec
         self._shared_crop = (ts.size, ts.scale, ts.border) == (cs.size, cs.scale, cs.border)
         self._fusion = {k: float(fus[k]) for k in ("w_cnn", "w_texture", "bias")}
+        # The CNN runs when the fusion weighs it, or on request (then it is only reported as
+        # the "cnn" cue): with weight 0 it would cost ~0.5 ms per face for nothing in the score.
+        needs_cnn = self._fusion["w_cnn"] != 0.0
+        if run_cnn is False and needs_cnn:
+            raise ValueError(f"run_cnn=False: this fusion gives the CNN weight "
+                             f"{self._fusion['w_cnn']}; leave run_cnn=None")
+        self.run_cnn: bool = needs_cnn if run_cnn is None else run_cnn
         self.thresholds: dict[str, float] = {k: float(fus["thresholds"][k])
                                              for k in OPERATING_POINTS}
         import onnxruntime as ort
@@ -353,12 +394,19 @@ class PassiveScorer:
         out = self._sess.run(None, {self._in_name: np.ascontiguousarray(tensor, np.float32)})
         return _sigmoid(float(np.asarray(out[0]).reshape(-1)[0]))
 
-    def fuse(self, cnn: float, texture: float) -> float:
+    def fuse(self, cnn: float | None, texture: float) -> float:
+        """Calibrated P(live); ``cnn`` may be None when the fusion gives the CNN no weight."""
         f = self._fusion
-        return _sigmoid(f["w_cnn"] * _logit(cnn) + f["w_texture"] * _logit(texture) + f["bias"])
+        z = f["w_texture"] * _logit(texture) + f["bias"]
+        if f["w_cnn"] != 0.0:
+            if cnn is None:
+                raise ValueError("cnn: this fusion needs the CNN probability")
+            z += f["w_cnn"] * _logit(cnn)
+        return _sigmoid(z)
 
     def score(self, frame_bgr: np.ndarray, faces: list[Any]) -> list[dict[str, Any]]:
-        """Per face: {"cnn", "texture", "passive" (calibrated fused P(live)), "timings" (ms)}."""
+        """Per face: {"cnn" (None when the CNN is not run: see ``run_cnn``), "texture",
+        "passive" (calibrated fused P(live)), "timings" (ms)}."""
         from fastlive.frames import as_bgr
 
         frame_bgr = as_bgr(frame_bgr, "frame_bgr")
@@ -370,20 +418,21 @@ class PassiveScorer:
         out = []
         for f in faces:
             t0 = time.perf_counter()
-            crop, tensor = prepare(frame_bgr, f, self.spec)
-            if not self._shared_crop:
+            tensor = None
+            if self.run_cnn:
+                crop, tensor = prepare(frame_bgr, f, self.spec)
+            if not self.run_cnn or not self._shared_crop:
                 crop, _ = prepare(frame_bgr, f, self.texture_spec, tensor=False)
             t1 = time.perf_counter()
-            assert tensor is not None
-            cnn = self.cnn_prob(tensor)
+            cnn = None if tensor is None else self.cnn_prob(tensor)
             t2 = time.perf_counter()
             tex = self.texture_prob(crop)
             t3 = time.perf_counter()
             passive = self.fuse(cnn, tex)
             t4 = time.perf_counter()
-            out.append({
-                "cnn": cnn, "texture": tex, "passive": passive,
-                "timings": {"prepare": (t1 - t0) * 1e3, "cnn": (t2 - t1) * 1e3,
-                            "texture": (t3 - t2) * 1e3, "fusion": (t4 - t3) * 1e3},
-            })
+            tm = {"prepare": (t1 - t0) * 1e3, "texture": (t3 - t2) * 1e3,
+                  "fusion": (t4 - t3) * 1e3}
+            if tensor is not None:
+                tm["cnn"] = (t2 - t1) * 1e3
+            out.append({"cnn": cnn, "texture": tex, "passive": passive, "timings": tm})
         return out
