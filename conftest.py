@@ -52,3 +52,18 @@ def data_dir(shared_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def models_dir(shared_dir: Path) -> Path:
     return shared_dir / "models"
+
+
+# One real frame with one face (640x480 NUAA live frame), read-only, for tests that need "a
+# frame with a face" (modules may define their own ``frame`` fixture instead).
+LIVE_FRAME = "nuaa/live/0001/0001_00_00_01_0.jpg"
+
+
+@pytest.fixture(scope="session")
+def frame(data_dir: Path):
+    import cv2
+
+    img = cv2.imread(str(data_dir / LIVE_FRAME))
+    assert img is not None, LIVE_FRAME
+    img.flags.writeable = False
+    return img

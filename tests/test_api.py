@@ -45,13 +45,6 @@ class FakeScorer:
 
 
 @pytest.fixture(scope="module")
-def frame(data_dir):
-    img = cv2.imread(str(data_dir / LIVE))
-    assert img is not None
-    return img
-
-
-@pytest.fixture(scope="module")
 def clip_frames(data_dir):
     from fastlive import blinks
 
@@ -123,8 +116,12 @@ def test_shipped_models_end_to_end(data_dir):
         det = LivenessDetector()
         f = det.score_frame(img).faces[0]
         assert 0.0 <= f.score <= 1.0
-        assert all(0.0 <= f.cues[k] <= 1.0 for k in ("cnn", "texture", "passive"))
+        assert all(0.0 <= f.cues[k] <= 1.0 for k in ("texture", "passive"))
+        # the CNN runs when the shipped fusion weighs it, or on request (Config.cnn_cue)
+        assert (f.cues["cnn"] is not None) == det.passive.run_cnn
         assert f.decision in ("LIVE", "SPOOF", "UNCERTAIN")
+        g = LivenessDetector(Config(cnn_cue=True)).score_frame(img).faces[0]
+        assert 0.0 <= g.cues["cnn"] <= 1.0 and g.score == f.score
     else:
         with pytest.warns(RuntimeWarning, match="passive liveness models unavailable"):
             det = LivenessDetector()

@@ -13,13 +13,6 @@ LIVE = "nuaa/live/0001/0001_00_00_01_0.jpg"
 
 
 @pytest.fixture(scope="module")
-def frame(data_dir):
-    img = cv2.imread(str(data_dir / LIVE))
-    assert img is not None
-    return img
-
-
-@pytest.fixture(scope="module")
 def det():
     return FaceDetector()
 
