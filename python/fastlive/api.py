@@ -271,7 +271,7 @@ class LivenessDetector:
                 "motion": motion,
                 "reflection": C.reflection_cue(qcrop),
             }
-            problem = quality.problem(q, cfg)
+            problem = quality.problem(q, cfg, crop=crop)
             if problem is None and tr.eyes_missing:
                 problem = R.NO_EYES
             dec = fusion.decide(tr.smoothed if lp is not None else None, thr, cfg=cfg,

@@ -76,6 +76,11 @@ class Config:
     max_yaw_deg: float = 35.0
     max_pitch_deg: float = 30.0
     max_roll_deg: float = 40.0  # in-plane rotation (upside-down / sideways faces)
+    # share of the aligned face crop outside the frame above which a face is UNCERTAIN("face
+    # not fully in view"). None (default): reported in quality["occlusion"], not a gate (a
+    # tight crop scored with score_face always extends past its image). score_face never gates
+    # on it.
+    max_occlusion: float | None = None
 
     # -- runtime --------------------------------------------------------------------------------
     threads: int = 1  # onnxruntime intra-op threads per model
@@ -110,6 +115,11 @@ class Config:
             v = getattr(self, f.name)
             if isinstance(v, float) and not math.isfinite(v):
                 raise ValueError(f"{f.name}: must be finite, got {v}")
+        if self.max_occlusion is not None and not (
+                isinstance(self.max_occlusion, (int, float))
+                and 0.0 <= self.max_occlusion <= 1.0):
+            raise ValueError(f"max_occlusion: expected None or a number in [0, 1], got "
+                             f"{self.max_occlusion!r}")
         for name in ("track_iou", "temporal_margin", "blink_boost", "motion_boost",
                      "detect_score_threshold", "blink_evidence_depth"):
             v = getattr(self, name)

@@ -1,4 +1,5 @@
-"""Per-face capture quality: size, blur, exposure, pose; reasons for UNCERTAIN decisions.
+"""Per-face capture quality: size, blur, exposure, occlusion by the frame edge, pose; reasons
+for UNCERTAIN decisions.
 
 All measures are taken on a 64x64 aligned gray crop (the same alignment as the passive models)
 so they do not depend on the frame resolution:
@@ -6,6 +7,11 @@ so they do not depend on the frame resolution:
 * ``size``: shorter side of the face box in frame pixels (and the inter-ocular distance).
 * ``blur``: variance of the Laplacian of the crop (higher = sharper).
 * ``brightness``: mean luma of the crop, ``clipped``: share of pixels <= 8 or >= 247.
+* ``occlusion``: share of the aligned face crop that lies outside the frame (a face cut by
+  the frame edge: its crop is filled with replicated edge pixels, which the texture model
+  reads poorly). Occluders inside the frame (hands, masks, sunglasses) are not measured.
+  Not a gate by default (``Config.max_occlusion``): a tight face crop scored with
+  ``score_face`` always extends past its image.
 * ``yaw`` / ``pitch`` / ``roll`` (degrees, approximate, from the 5 detector keypoints): roll is
   the eye-line angle; yaw from the nose tip's offset from the eye midpoint across the face
   (in units of half the inter-ocular distance); pitch from where the nose tip sits between the
@@ -56,13 +62,34 @@ def pose_from_keypoints(kp: np.ndarray | None) -> dict[str, float | None]:
     return {"yaw": yaw, "pitch": pitch, "roll": roll}
 
 
+_GRID = (np.arange(16, dtype=np.float64) + 0.5) * (CROP / 16) - 0.5  # 16x16 sample points
+
+
+def crop_transform(box: Any, kp: np.ndarray | None, size: int = CROP) -> np.ndarray:
+    """The 2x3 affine frame -> aligned face crop (5-point alignment, else the box)."""
+    return align.keypoint_transform(kp, size) if kp is not None else align.box_transform(box,
+                                                                                       size)
+
+
+def outside_share(m: np.ndarray, frame_shape: tuple[int, ...]) -> float:
+    """Share of a CROP x CROP crop made with affine ``m`` whose source lies outside the frame
+    (16x16 sample points)."""
+    h, w = frame_shape[:2]
+    inv = align.invert(m)
+    gx, gy = np.meshgrid(_GRID, _GRID)
+    x = inv[0, 0] * gx + inv[0, 1] * gy + inv[0, 2]
+    y = inv[1, 0] * gx + inv[1, 1] * gy + inv[1, 2]
+    out = (x < -0.5) | (x > w - 0.5) | (y < -0.5) | (y > h - 0.5)
+    return float(np.count_nonzero(out)) / out.size
+
+
 def face_crop(frame: np.ndarray, box: Any, kp: np.ndarray | None, size: int = CROP
               ) -> np.ndarray:
     """Aligned uint8 BGR crop of the face (5-point alignment, else the box)."""
     from fastlive import _core
 
-    m = align.keypoint_transform(kp, size) if kp is not None else align.box_transform(box, size)
-    return _core.warp_crop(frame, m, (size, size), border="replicate")
+    return _core.warp_crop(frame, crop_transform(box, kp, size), (size, size),
+                           border="replicate")
 
 
 def measure(frame: np.ndarray, box: Any, kp: np.ndarray | None,
@@ -82,14 +109,20 @@ def measure(frame: np.ndarray, box: Any, kp: np.ndarray | None,
     if kp is not None:
         d = np.asarray(kp[1], np.float64) - np.asarray(kp[0], np.float64)
         iod = float(math.hypot(d[0], d[1]))
+    occlusion = outside_share(crop_transform(box, kp), frame.shape)
     return {"size": size, "iod": iod, "blur": blur, "brightness": bright, "clipped": clipped,
-            **pose_from_keypoints(kp)}
+            "occlusion": occlusion, **pose_from_keypoints(kp)}
 
 
-def problem(q: dict[str, Any], cfg: Any) -> str | None:
-    """The first quality problem that makes a decision unreliable (a reason), or None."""
+def problem(q: dict[str, Any], cfg: Any, *, crop: bool = False) -> str | None:
+    """The first quality problem that makes a decision unreliable (a reason), or None.
+    ``crop``: the image is a face crop (score_face): no occlusion gate."""
     if q["size"] < cfg.min_face_px:
         return R.TOO_SMALL
+    # before exposure and pose: a cut face's keypoints and crop statistics are unreliable
+    if (not crop and cfg.max_occlusion is not None
+            and q.get("occlusion", 0.0) > cfg.max_occlusion):
+        return R.OCCLUDED
     if q["brightness"] < cfg.min_brightness:
         return R.TOO_DARK
     if q["brightness"] > cfg.max_brightness:

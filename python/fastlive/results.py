@@ -20,6 +20,7 @@ TOO_BLURRY = "too blurry"
 BAD_POSE = "head turned too far"
 ROTATED = "face rotated (hold the camera upright)"
 NO_EYES = "eyes not found"
+OCCLUDED = "face not fully in view"
 NOT_ENOUGH_FRAMES = "not enough frames yet"
 NO_MODEL = "no passive model"
 NO_BLINK = "no blink yet"
@@ -67,7 +68,7 @@ class FaceResult:
     available (failure to score, never an invented number). ``decision``: LIVE / SPOOF /
     UNCERTAIN, ``reason`` says why (see the module constants). ``cues``: per-cue scores
     ("cnn", "texture", "passive", "smoothed", "blink", "motion", "reflection"; None when
-    unavailable). ``quality``: face size, blur, exposure, pose. ``ear``: eye aspect ratio on this
+    unavailable). ``quality``: face size, blur, exposure, occlusion by the frame edge, pose. ``ear``: eye aspect ratio on this
     frame (None when unavailable); ``blink_count``/``blinks``: so far in the session (for a
     single image: 0 and empty).
     """
