@@ -343,7 +343,7 @@ def test_onnxruntime_failure_at_run_time_is_not_swallowed(tmp_path, nuaa_live):
     from fastlive.detect import FaceDetector
     from fastlive.passive import PassiveScorer
 
-    scorer = PassiveScorer()
+    scorer = PassiveScorer(run_cnn=True)  # the shipped fusion does not need the CNN
     frame = cv2.imread(str(nuaa_live[0]))
     faces = FaceDetector().detect(frame)
     assert faces

@@ -61,10 +61,18 @@ def test_augmentations_keep_shape_and_change_pixels():
     rng = np.random.default_rng(0)
     img = np.random.default_rng(1).integers(40, 220, (64, 64, 3), dtype=np.uint8)
     for fn in (augment.photometric, augment.geometric, augment.synth_print,
-               augment.synth_replay, augment.resolution):
+               augment.synth_replay, augment.resolution, augment.invariance,
+               augment.edge_streaks):
         outs = [fn(img, rng) for _ in range(5)]
         assert all(o.shape == img.shape and o.dtype == np.uint8 for o in outs)
         assert any(not np.array_equal(o, img) for o in outs), fn.__name__
+    # a face cut by the frame edge: whole bands equal to their edge row / column
+    for seed in range(8):
+        e = augment.edge_streaks(img, np.random.default_rng(seed))
+        cols = [k for k in range(1, 64) if np.array_equal(e[:, k], e[:, k - 1])]
+        rows_ = [k for k in range(1, 64) if np.array_equal(e[k], e[k - 1])]
+        assert len(cols) + len(rows_) >= 2, seed  # >= 5 % of 64 px replicated
+        assert np.array_equal(e[23:41, 23:41], img[23:41, 23:41])  # bands <= 35 %: centre kept
     # a print rendering compresses the dynamic range (ink black / paper white)
     flat = np.full((64, 64, 3), 255, np.uint8)
     assert augment.synth_print(flat, np.random.default_rng(2)).mean() < 250
@@ -139,6 +147,14 @@ def test_loso_fits_each_folds_fusion_without_its_source(tiny, tiny_tex):
         assert r["thresholds"]["convenience"] <= r["thresholds"]["balanced"]
         assert r["thresholds"]["balanced"] <= r["thresholds"]["secure"]
     assert np.isfinite(oof["cnn"]).all() and np.isfinite(oof["texture"]).all()
+    # the operating points out of source: recomputed here from the fold rows
+    table = reproduce.ops_table(rows).splitlines()
+    assert len(table) == 5 and table[3].startswith("| `balanced` | EER point |")
+    r = rows["nuaa"]
+    s = np.asarray(r["scores"]["passive"], float)
+    y = np.asarray(r["labels"])
+    apcer = 100 * np.mean(s[y == 0] >= r["thresholds"]["secure"])
+    assert table[4].split("|")[3].strip() == f"{apcer:.1f} %"
 
 
 def test_train_export_and_serve(tiny, tiny_tex, tmp_path):

@@ -64,6 +64,53 @@ def photometric(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
+def edge_streaks(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A face partly outside the frame: one (sometimes two) crop sides replaced by the
+    replicated edge row/column over 5-35 % of the crop (what the replicate border of the
+    alignment warp produces there)."""
+    out = img.copy()
+    h, w = out.shape[:2]
+    for _ in range(1 + int(rng.random() < 0.3)):
+        side = int(rng.integers(4))
+        k = int(rng.uniform(0.05, 0.35) * (w if side < 2 else h))
+        if k < 1:
+            continue
+        if side == 0:
+            out[:, :k] = out[:, k:k + 1]
+        elif side == 1:
+            out[:, w - k:] = out[:, w - k - 1:w - k]
+        elif side == 2:
+            out[:k] = out[k:k + 1]
+        else:
+            out[h - k:] = out[h - k - 1:h - k]
+    return out
+
+
+def invariance(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Label-preserving changes the texture classifier must not read as liveness: a face cut
+    by the frame edge (edge_streaks), exposure (x0.5-3, clipped), gamma 0.4-1.6, grayscale,
+    lower resolution, horizontal mirror. Applied to live and attack crops alike (texture
+    training; see training/README.md)."""
+    if rng.random() < 0.5:
+        img = edge_streaks(img, rng)
+    x = _f(img)
+    if rng.random() < 0.5:
+        x = x * rng.uniform(0.5, 3.0)
+    if rng.random() < 0.5:
+        x = np.clip(x, 0, 1) ** rng.uniform(0.4, 1.6)
+    out = _u8(x)
+    if rng.random() < 0.2:
+        out = cv2.cvtColor(cv2.cvtColor(out, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+    if rng.random() < 0.3:
+        h, w = out.shape[:2]
+        r = rng.uniform(0.4, 0.9)
+        small = cv2.resize(out, (round(w * r), round(h * r)), interpolation=cv2.INTER_AREA)
+        out = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    if rng.random() < 0.5:
+        out = out[:, ::-1]
+    return np.ascontiguousarray(out)
+
+
 def geometric(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     h, w = img.shape[:2]
     if rng.random() < 0.5:
