@@ -254,8 +254,9 @@ class LivenessDetector:
         out = []
         thr = self.threshold
         for tr in tracks:
-            qcrop = quality.face_crop(frame, tr.box, tr.keypoints)
-            q = quality.measure(frame, tr.box, tr.keypoints, qcrop)
+            qm = quality.crop_transform(tr.box, tr.keypoints)
+            qcrop = quality.face_crop(frame, tr.box, tr.keypoints, m=qm)
+            q = quality.measure(frame, tr.box, tr.keypoints, qcrop, m=qm)
             if stream and q["yaw"] is not None and q["pitch"] is not None:
                 tr.poses.append((t, float(q["yaw"]), float(q["pitch"])))
             lp = tr.last_passive

@@ -62,7 +62,8 @@ def pose_from_keypoints(kp: np.ndarray | None) -> dict[str, float | None]:
     return {"yaw": yaw, "pitch": pitch, "roll": roll}
 
 
-_GRID = (np.arange(16, dtype=np.float64) + 0.5) * (CROP / 16) - 0.5  # 16x16 sample points
+_G1 = (np.arange(16, dtype=np.float64) + 0.5) * (CROP / 16) - 0.5
+_GX, _GY = (g.ravel() for g in np.meshgrid(_G1, _G1))  # 16x16 sample points of the crop
 
 
 def crop_transform(box: Any, kp: np.ndarray | None, size: int = CROP) -> np.ndarray:
@@ -76,29 +77,33 @@ def outside_share(m: np.ndarray, frame_shape: tuple[int, ...]) -> float:
     (16x16 sample points)."""
     h, w = frame_shape[:2]
     inv = align.invert(m)
-    gx, gy = np.meshgrid(_GRID, _GRID)
-    x = inv[0, 0] * gx + inv[0, 1] * gy + inv[0, 2]
-    y = inv[1, 0] * gx + inv[1, 1] * gy + inv[1, 2]
+    x = inv[0, 0] * _GX + inv[0, 1] * _GY + inv[0, 2]
+    y = inv[1, 0] * _GX + inv[1, 1] * _GY + inv[1, 2]
     out = (x < -0.5) | (x > w - 0.5) | (y < -0.5) | (y > h - 0.5)
     return float(np.count_nonzero(out)) / out.size
 
 
-def face_crop(frame: np.ndarray, box: Any, kp: np.ndarray | None, size: int = CROP
-              ) -> np.ndarray:
-    """Aligned uint8 BGR crop of the face (5-point alignment, else the box)."""
+def face_crop(frame: np.ndarray, box: Any, kp: np.ndarray | None, size: int = CROP, *,
+              m: np.ndarray | None = None) -> np.ndarray:
+    """Aligned uint8 BGR crop of the face (5-point alignment, else the box; ``m``: that
+    transform, when already computed)."""
     from fastlive import _core
 
-    return _core.warp_crop(frame, crop_transform(box, kp, size), (size, size),
-                           border="replicate")
+    if m is None:
+        m = crop_transform(box, kp, size)
+    return _core.warp_crop(frame, m, (size, size), border="replicate")
 
 
 def measure(frame: np.ndarray, box: Any, kp: np.ndarray | None,
-            crop: np.ndarray | None = None) -> dict[str, Any]:
-    """Quality measures of one face (see the module docstring)."""
+            crop: np.ndarray | None = None, *, m: np.ndarray | None = None) -> dict[str, Any]:
+    """Quality measures of one face (see the module docstring). ``crop`` / ``m``: the
+    aligned crop and its transform (crop_transform), when already computed."""
     import cv2
 
+    if m is None:
+        m = crop_transform(box, kp)
     if crop is None:
-        crop = face_crop(frame, box, kp)
+        crop = face_crop(frame, box, kp, m=m)
     gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
     lap = cv2.Laplacian(gray, cv2.CV_32F)
     blur = float(lap.var())
@@ -109,7 +114,7 @@ def measure(frame: np.ndarray, box: Any, kp: np.ndarray | None,
     if kp is not None:
         d = np.asarray(kp[1], np.float64) - np.asarray(kp[0], np.float64)
         iod = float(math.hypot(d[0], d[1]))
-    occlusion = outside_share(crop_transform(box, kp), frame.shape)
+    occlusion = outside_share(m, frame.shape)
     return {"size": size, "iod": iod, "blur": blur, "brightness": bright, "clipped": clipped,
             "occlusion": occlusion, **pose_from_keypoints(kp)}
 

@@ -68,9 +68,9 @@ class FaceResult:
     available (failure to score, never an invented number). ``decision``: LIVE / SPOOF /
     UNCERTAIN, ``reason`` says why (see the module constants). ``cues``: per-cue scores
     ("cnn", "texture", "passive", "smoothed", "blink", "motion", "reflection"; None when
-    unavailable). ``quality``: face size, blur, exposure, occlusion by the frame edge, pose. ``ear``: eye aspect ratio on this
-    frame (None when unavailable); ``blink_count``/``blinks``: so far in the session (for a
-    single image: 0 and empty).
+    unavailable). ``quality``: face size, blur, exposure, occlusion by the frame edge, pose.
+    ``ear``: eye aspect ratio on this frame (None when unavailable); ``blink_count`` /
+    ``blinks``: so far in the session (for a single image: 0 and empty).
     """
 
     box: tuple[float, float, float, float]
