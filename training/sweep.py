@@ -22,7 +22,8 @@ from fastlive.evaluate import pad_metrics
 from fastlive.passive import DEFAULT_SPEC
 from training import augment, data, texture
 
-# (crop size, LBP radii, mirror fold, scales, augmented copies, C[, synthetic attacks added])
+# (crop size, LBP radii, mirror fold, scales, augmented copies, C[, synthetic attacks added[,
+# LBP grid (rows, columns)]])
 GRID: list[tuple] = [
     (64, 1, False, (1,), 0, 0.02),
     (128, (1, 2), False, (1,), 0, 0.002),
@@ -39,6 +40,14 @@ GRID: list[tuple] = [
     (128, 1, True, (1, 2), 1, 0.001, "print"),
     (128, 1, True, (1, 2), 1, 0.001, "replay"),
     (128, 1, True, (1, 2), 1, 0.001, "print+replay"),
+    (128, 1, True, (1, 2), 1, 0.001, "", (2, 1)),
+    (128, 1, True, (1, 2), 1, 0.001, "", (3, 1)),
+    (128, 1, True, (1, 2), 1, 0.0003, "", (3, 1)),
+    (128, 1, True, (1, 2), 1, 0.003, "", (3, 1)),
+    (128, 1, True, (1,), 1, 0.001, "", (3, 1)),
+    (128, 1, True, (1, 2), 1, 0.001, "", (4, 1)),
+    (128, 1, True, (1, 2), 1, 0.0003, "", (4, 1)),
+    (128, 1, True, (1, 2), 1, 0.001, "", (5, 1)),
 ]
 
 
@@ -107,9 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.reflection:
         reflection_check(args.data)
         return 0
-    print("| crop px | LBP radii | mirror fold | scales | aug copies | C | synthetic attacks | "
-          "AUC per held-out source | mean AUC | pooled AUC |\n"
-          "|---:|---|---|---|---:|---:|---|---|---:|---:|", flush=True)
+    print("| crop px | LBP grid | LBP radii | mirror fold | scales | aug copies | C | synthetic "
+          "attacks | AUC per held-out source | mean AUC | pooled AUC |\n"
+          "|---:|---|---|---|---|---:|---:|---|---|---:|---:|", flush=True)
     for size in sorted({g[0] for g in GRID}):
         ds = data.load(args.data, dataclasses.replace(DEFAULT_SPEC, size=size), verbose=False)
         cache: dict = {}
@@ -117,9 +126,10 @@ def main(argv: list[str] | None = None) -> int:
             if sz != size:
                 continue
             synth_kinds = rest[0] if rest else ""
+            grid = rest[1] if len(rest) > 1 else (1, 1)
             spec = dataclasses.replace(DEFAULT_SPEC, size=size, lbp_radius=radius,
-                                       lbp_mirror=mirror, lbp_scales=scales)
-            key = (radius, mirror, scales)
+                                       lbp_mirror=mirror, lbp_scales=scales, lbp_grid=grid)
+            key = (radius, mirror, scales, grid)
             if key not in cache:
                 cache[key] = (texture.features(ds.crops, spec),
                               texture.augmented_features(ds.crops, spec, copies=2))
@@ -127,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
             synth = synthetic_features(ds, spec, synth_kinds) if synth_kinds else None
             per, pooled = texture_loso(ds, feats, aug[:copies], c_reg, spec, synth)
             cells = ", ".join(f"{s} {v:.3f}" for s, v in per.items())
-            print(f"| {size} | {radius} | {'yes' if mirror else 'no'} | "
+            print(f"| {size} | {grid[0]}x{grid[1]} | {radius} | {'yes' if mirror else 'no'} | "
                   f"{', '.join(map(str, scales))} | {copies} | {c_reg} | "
                   f"{synth_kinds or 'none'} | {cells} | "
                   f"{np.mean(list(per.values())):.3f} | {pooled:.3f} |", flush=True)
