@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 cv2 = pytest.importorskip("cv2")
 
 from fastlive import fusion  # noqa: E402
+from fastlive.blinks import read_video  # noqa: E402
 from fastlive.config import Config  # noqa: E402
 from fastlive.results import LIVE, SPOOF, UNCERTAIN  # noqa: E402
 
@@ -68,14 +69,7 @@ def live_stills(rows, data_dir) -> list[np.ndarray]:
 
 
 def _video(path: Path, n: int) -> list[np.ndarray]:
-    cap = cv2.VideoCapture(str(path))
-    frames = []
-    while len(frames) < n:
-        ok, f = cap.read()
-        if not ok:
-            break
-        frames.append(f)
-    cap.release()
+    frames = read_video(path)[0][:n]
     assert len(frames) == n, f"{path}: only {len(frames)} frames decoded"
     return frames
 

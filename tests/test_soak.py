@@ -22,6 +22,8 @@ import pytest
 
 cv2 = pytest.importorskip("cv2")
 
+from fastlive.blinks import read_video  # noqa: E402
+
 SOAK_FRAMES = int(os.environ.get("FASTLIVE_SOAK_FRAMES", "2000"))
 WARMUP_FRAMES = 300
 RSS_LIMIT_MB = 5.0
@@ -46,23 +48,11 @@ def _zju_clips(data_dir: Path) -> list[Path]:
                 if r["source"] == "zju_eyeblink" and r["media"] == "video"]
 
 
-def _decode(path: Path, n: int) -> list[np.ndarray]:
-    cap = cv2.VideoCapture(str(path))
-    out = []
-    while len(out) < n:
-        ok, f = cap.read()
-        if not ok:
-            break
-        out.append(f)
-    cap.release()
-    return out
-
-
 @pytest.fixture(scope="module")
 def clips(data_dir) -> list[list[np.ndarray]]:
     paths = _zju_clips(data_dir)
     assert len(paths) >= 8
-    out = [_decode(p, 60) for p in paths[:: max(1, len(paths) // 8)][:8]]
+    out = [read_video(p)[0][:60] for p in paths[:: max(1, len(paths) // 8)][:8]]
     assert all(len(c) == 60 for c in out)
     return out
 
