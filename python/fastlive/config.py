@@ -91,10 +91,10 @@ class Config:
         if self.operating_point not in OPERATING_POINTS:
             raise ValueError(f"operating_point: expected one of {OPERATING_POINTS}, got "
                              f"{self.operating_point!r}")
-        if self.threshold is not None and not (
-                isinstance(self.threshold, (int, float)) and 0.0 <= self.threshold <= 1.0):
-            raise ValueError(f"threshold: expected None or a number in [0, 1], got "
-                             f"{self.threshold!r}")
+        for name in ("threshold", "max_occlusion"):  # optional values in [0, 1]
+            v = getattr(self, name)
+            if v is not None and not (isinstance(v, (int, float)) and 0.0 <= v <= 1.0):
+                raise ValueError(f"{name}: expected None or a number in [0, 1], got {v!r}")
         if self.detector_backend not in ("auto", "yunet", "haar"):
             raise ValueError(f"detector_backend: expected 'auto', 'yunet' or 'haar', got "
                              f"{self.detector_backend!r}")
@@ -115,11 +115,6 @@ class Config:
             v = getattr(self, f.name)
             if isinstance(v, float) and not math.isfinite(v):
                 raise ValueError(f"{f.name}: must be finite, got {v}")
-        if self.max_occlusion is not None and not (
-                isinstance(self.max_occlusion, (int, float))
-                and 0.0 <= self.max_occlusion <= 1.0):
-            raise ValueError(f"max_occlusion: expected None or a number in [0, 1], got "
-                             f"{self.max_occlusion!r}")
         for name in ("track_iou", "temporal_margin", "blink_boost", "motion_boost",
                      "detect_score_threshold", "blink_evidence_depth"):
             v = getattr(self, name)
