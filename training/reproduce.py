@@ -237,6 +237,11 @@ def ops_table(rows: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def tables(rows: dict[str, Any]) -> str:
+    """The model card's cross-source block: the per-source table and the operating points."""
+    return loso_table(rows) + "\n\nOperating points out of source:\n\n" + ops_table(rows)
+
+
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -333,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.tables_only:
         rows = json.loads((ROOT / "training" / "runs" / "loso.json").read_text("utf-8"))
-        table = loso_table(rows) + "\n\nOperating points out of source:\n\n" + ops_table(rows)
+        table = tables(rows)
         print(table)
         update_readme(ROOT / "models" / "README.md", table, "nice python -m training.reproduce")
         return 0
@@ -365,7 +370,7 @@ def main(argv: list[str] | None = None) -> int:
                          use_cnn=use_cnn)
         (runs / "loso.json").write_text(json.dumps(rows) + "\n", encoding="utf-8")
         np.savez(oof_path, path=ds.path, **oof)
-        table = loso_table(rows) + "\n\nOperating points out of source:\n\n" + ops_table(rows)
+        table = tables(rows)
         print(table)
         if args.out.resolve() == (ROOT / "models").resolve():
             update_readme(ROOT / "models" / "README.md", table,

@@ -261,10 +261,10 @@ def texture_features(crop: np.ndarray, spec: InputSpec = DEFAULT_SPEC) -> np.nda
             code = _COLOR_CODES[c]
             img = img0 if code is None else cv2.cvtColor(img0, getattr(cv2, code))
             for r in spec.lbp_radii:
-                h = _core.lbp_histogram_multi(img, spec.lbp_grid, "uniform", True, r)
+                hist = _core.lbp_histogram_multi(img, spec.lbp_grid, "uniform", True, r)
                 if spec.lbp_mirror:
-                    h = (h.reshape(-1, 59) @ _MIRROR_FOLD).ravel()
-                parts.append(np.sqrt(h))
+                    hist = (hist.reshape(-1, 59) @ _MIRROR_FOLD).ravel()
+                parts.append(np.sqrt(hist))
     return np.concatenate(parts).astype(np.float32)
 
 
