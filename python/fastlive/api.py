@@ -161,7 +161,9 @@ class LivenessDetector:
     def score_face(self, face_bgr: Any, *, session: Session | None = None,
                    timestamp: float | None = None, color: str = "bgr") -> FrameResult:
         """Score an image that is already a face crop (the face fills most of it): detection
-        only refines the face (the whole image is the face when none is found)."""
+        only refines the face (``FaceDetector.detect_in_crop``: a crop turned sideways is
+        searched a quarter turn each way too; the whole image is the face when none is
+        found)."""
         face_bgr = as_bgr(face_bgr, "face_bgr", color)
         return self._score(face_bgr, session, timestamp, crop=True)
 
