@@ -14,7 +14,9 @@ CONVENIENCE_BPCER = 0.01
 SECURE_APCER = 0.01
 
 
-def _balanced_weights(labels: np.ndarray, groups: np.ndarray) -> np.ndarray:
+def balanced_weights(labels: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Sample weights under which every group (source) weighs the same and live and attack
+    weigh the same within it (mean weight 1). Used by every fit in training/."""
     w = np.zeros(len(labels))
     for g in set(groups.tolist()):
         for lab in (0, 1):
@@ -32,7 +34,7 @@ def fit_fusion(cnn_logit: np.ndarray, tex_logit: np.ndarray, labels: np.ndarray,
 
     x = np.stack([cnn_logit, tex_logit], 1) if use_cnn else tex_logit[:, None]
     lr = LogisticRegression(C=1.0, max_iter=1000)
-    lr.fit(x, labels, sample_weight=_balanced_weights(labels, groups))
+    lr.fit(x, labels, sample_weight=balanced_weights(labels, groups))
     return {"w_cnn": float(lr.coef_[0, 0]) if use_cnn else 0.0,
             "w_texture": float(lr.coef_[0, -1]), "bias": float(lr.intercept_[0])}
 
@@ -68,7 +70,7 @@ def thresholds(scores: np.ndarray, labels: np.ndarray, groups: np.ndarray | None
     labels = np.asarray(labels)
     if groups is None:
         groups = np.zeros(len(labels), np.int64)
-    w = _balanced_weights(labels, np.asarray(groups))
+    w = balanced_weights(labels, np.asarray(groups))
     live, att = labels == 1, labels == 0
     bal = _weighted_eer_threshold(scores, labels, w)
     conv = _weighted_quantile(scores[live], w[live], CONVENIENCE_BPCER)

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from fastlive.passive import InputSpec
-from training import augment
+from training import augment, calibrate
 
 # Share of live training crops that also yield a synthetic attack each epoch.
 SYNTH_FRAC = 0.5
@@ -85,14 +85,7 @@ def make_epoch(crops: np.ndarray, labels: np.ndarray, groups: np.ndarray,
             gs.append(g)
     y = np.asarray(ys, np.float32)
     g = np.asarray(gs)
-    w = np.zeros(len(y), np.float32)
-    keys = sorted(set(g.tolist()))
-    for k in keys:
-        for lab in (0, 1):
-            m = (g == k) & (y == lab)
-            if m.any():
-                w[m] = 1.0 / m.sum()
-    w *= len(w) / w.sum()
+    w = calibrate.balanced_weights(y, g).astype(np.float32)
     return np.stack(xs), y, w, g
 
 
