@@ -232,6 +232,24 @@ def test_mirror_folded_multiscale_features():
     assert passive.InputSpec.from_dict(spec.to_dict()) == spec
 
 
+def test_banded_features_are_mirror_invariant_but_read_up_and_down():
+    # the shipped texture spec: horizontal bands (forehead ... chin), mirror-folded bins
+    spec = passive.DEFAULT_TEXTURE_SPEC
+    gy, gx = spec.lbp_grid
+    assert gy > 1 and gx == 1
+    rng = np.random.default_rng(6)
+    crop = cv2.GaussianBlur(rng.integers(0, 256, (spec.size, spec.size, 3), dtype=np.uint8),
+                            (3, 3), 0)
+    crop[: spec.size // 2] //= 2  # a darker top half: the bands differ
+    f = passive.texture_features(crop, spec)
+    assert f.size == len(spec.lbp_scales) * 6 * gy * 35
+    # a band maps onto itself under a horizontal mirror ...
+    np.testing.assert_array_equal(f, passive.texture_features(crop[:, ::-1].copy(), spec))
+    # ... but not upside down: the model reads where the forehead and the chin are
+    # (docs/security.md, "Known gaps")
+    assert not np.allclose(f, passive.texture_features(crop[::-1, ::-1].copy(), spec))
+
+
 # -- PassiveScorer --------------------------------------------------------------------------------
 def test_scorer_outputs_match_an_independent_computation(tmp_path):
     ref = _tiny_models(tmp_path)

@@ -86,11 +86,15 @@ def edge_streaks(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
-def invariance(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def invariance(img: np.ndarray, rng: np.random.Generator, *,
+               wb_jpeg: bool = True) -> np.ndarray:
     """Label-preserving changes the texture classifier must not read as liveness: a face cut
-    by the frame edge (edge_streaks), exposure (x0.5-3, clipped), gamma 0.4-1.6, grayscale,
-    lower resolution, horizontal mirror. Applied to live and attack crops alike (texture
-    training; see training/README.md)."""
+    by the frame edge (edge_streaks), exposure (x0.5-3, clipped), gamma 0.4-1.6, white balance
+    (x0.85-1.15 per channel), grayscale, lower resolution, JPEG recompression (quality 30-95),
+    horizontal mirror. Applied to live and attack crops alike (texture training; see
+    training/README.md). White balance and JPEG came in round 4 (``wb_jpeg=False``: the
+    round-3 version): compared with and without them in ``python -m training.sweep
+    --robustness``."""
     if rng.random() < 0.5:
         img = edge_streaks(img, rng)
     x = _f(img)
@@ -98,6 +102,8 @@ def invariance(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         x = x * rng.uniform(0.5, 3.0)
     if rng.random() < 0.5:
         x = np.clip(x, 0, 1) ** rng.uniform(0.4, 1.6)
+    if wb_jpeg and rng.random() < 0.5:
+        x = x * rng.uniform(0.85, 1.15, size=3).astype(np.float32)
     out = _u8(x)
     if rng.random() < 0.2:
         out = cv2.cvtColor(cv2.cvtColor(out, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
@@ -106,6 +112,8 @@ def invariance(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         r = rng.uniform(0.4, 0.9)
         small = cv2.resize(out, (round(w * r), round(h * r)), interpolation=cv2.INTER_AREA)
         out = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    if wb_jpeg and rng.random() < 0.5:
+        out = jpeg(out, int(rng.integers(30, 96)))
     if rng.random() < 0.5:
         out = out[:, ::-1]
     return np.ascontiguousarray(out)

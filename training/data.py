@@ -24,7 +24,7 @@ import numpy as np
 
 from fastlive.passive import DEFAULT_SPEC, InputSpec, prepare
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 ROOT = Path(__file__).resolve().parent
 CACHE_DIR = ROOT / "cache"
 # Frames taken from each ZJU Eyeblink clip (live, 10 subjects): every ZJU_STEP-th frame.

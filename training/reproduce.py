@@ -7,7 +7,8 @@
 Seeded; single-threaded torch (about 16-20 min on 2 busy CPU cores). Steps:
 
 1. preprocess every image with fastlive.passive.prepare (cached in training/cache/): a 64 px
-   crop for the CNN and a 128 px crop (same alignment) for the texture classifier;
+   crop for the CNN and a 160 px crop (same alignment, 1.25x the context) for the texture
+   classifier;
 2. cross-source protocol: for each source S (NUAA and each self-recorded group; the ZJU Eyeblink
    live frames are extra training data only), train the CNN and the texture classifier on all
    other sources and keep their out-of-source (OOF) logits for S. Then, nested: the fusion,
@@ -38,7 +39,7 @@ from fastlive.passive import DEFAULT_SPEC, DEFAULT_TEXTURE_SPEC, InputSpec
 from training import calibrate, cnn, data, texture
 
 ROOT = Path(__file__).resolve().parent.parent
-VERSION = "0.3.0"
+VERSION = "0.4.0"
 EPOCHS = 12
 
 
@@ -293,8 +294,8 @@ def export(models: dict[str, Any], out: Path, spec: InputSpec, tex_spec: InputSp
              "license": license_note},
             {"name": passive.TEXTURE_MODEL, "file": "passive_texture.json",
              "sha256": sha256(out / "passive_texture.json"), "kind": "json-logreg",
-             "description": "colour (YCrCb + HSV) uniform LBP histograms (mirror-folded; crop "
-                            "and half-size copy) + logistic regression",
+             "description": "colour (YCrCb + HSV) uniform LBP histograms (mirror-folded; "
+                            "horizontal bands; crop and half-size copy) + logistic regression",
              "input": tex_spec.to_dict(), "license": license_note},
             {"name": passive.FUSION_MODEL, "file": "passive_fusion.json",
              "sha256": sha256(out / "passive_fusion.json"), "kind": "json-fusion",

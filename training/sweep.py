@@ -19,36 +19,63 @@ import dataclasses
 import numpy as np
 
 from fastlive.evaluate import pad_metrics
-from fastlive.passive import DEFAULT_SPEC
+from fastlive.passive import DEFAULT_SPEC, DEFAULT_TEXTURE_SPEC
 from training import augment, data, texture
 
-# (crop size, LBP radii, mirror fold, scales, augmented copies, C[, synthetic attacks added[,
-# LBP grid (rows, columns)]])
-GRID: list[tuple] = [
-    (64, 1, False, (1,), 0, 0.02),
-    (128, (1, 2), False, (1,), 0, 0.002),
-    (128, 1, False, (1,), 0, 0.001),
-    (160, 1, False, (1,), 0, 0.001),
-    (128, 1, True, (1,), 0, 0.001),
-    (128, 1, True, (1,), 1, 0.001),
-    (128, 1, True, (1,), 2, 0.001),
-    (128, (1, 2), True, (1,), 1, 0.001),
-    (128, 1, True, (1, 2), 1, 0.0003),
-    (128, 1, True, (1, 2), 1, 0.001),
-    (128, 1, True, (1, 2), 1, 0.003),
-    (128, 1, True, (1, 2, 4), 1, 0.001),
-    (128, 1, True, (1, 2), 1, 0.001, "print"),
-    (128, 1, True, (1, 2), 1, 0.001, "replay"),
-    (128, 1, True, (1, 2), 1, 0.001, "print+replay"),
-    (128, 1, True, (1, 2), 1, 0.001, "", (2, 1)),
-    (128, 1, True, (1, 2), 1, 0.001, "", (3, 1)),
-    (128, 1, True, (1, 2), 1, 0.0003, "", (3, 1)),
-    (128, 1, True, (1, 2), 1, 0.003, "", (3, 1)),
-    (128, 1, True, (1,), 1, 0.001, "", (3, 1)),
-    (128, 1, True, (1, 2), 1, 0.001, "", (4, 1)),
-    (128, 1, True, (1, 2), 1, 0.0003, "", (4, 1)),
-    (128, 1, True, (1, 2), 1, 0.001, "", (5, 1)),
+# One row per design; unlisted fields are the shipped design's (SHIPPED). "copies":
+# augment.invariance copies per training crop; "synth": synthetic attacks added ("print",
+# "replay", "print+replay"); "wb_jpeg": False = round 3's invariance copies (no white balance,
+# no JPEG); "nap": nuisance directions projected out (texture.train).
+SHIPPED = dict(size=160, scale=1.25, grid=(4, 1), radius=1, mirror=True, scales=(1, 2),
+               copies=1, C=0.001, synth="", wb_jpeg=True, nap=1)
+_BEFORE_NAP: list[dict] = [
+    # rounds 1-3 (tight 1.0 crops, whole-crop histograms)
+    dict(size=64, scale=1.0, grid=(1, 1), mirror=False, scales=(1,), copies=0, C=0.02,
+         wb_jpeg=False),
+    dict(size=128, scale=1.0, grid=(1, 1), mirror=False, scales=(1,), copies=0, wb_jpeg=False),
+    dict(size=128, scale=1.0, grid=(1, 1), scales=(1,), copies=0, wb_jpeg=False),
+    dict(size=128, scale=1.0, grid=(1, 1), scales=(1,), wb_jpeg=False),
+    dict(size=128, scale=1.0, grid=(1, 1), wb_jpeg=False),  # round 3, shipped
+    dict(size=128, scale=1.0, grid=(1, 1), wb_jpeg=False, synth="print"),
+    dict(size=128, scale=1.0, grid=(1, 1), wb_jpeg=False, synth="replay"),
+    # horizontal bands
+    dict(size=128, scale=1.0, grid=(3, 1), wb_jpeg=False),
+    dict(size=128, scale=1.0, grid=(4, 1), wb_jpeg=False),
+    # more context around the face (the face keeps ~128 px: size = 128 x scale)
+    dict(size=160, grid=(1, 1), wb_jpeg=False),
+    dict(size=160, grid=(3, 1), wb_jpeg=False),
+    dict(wb_jpeg=False),
+    dict(size=144, scale=1.12, wb_jpeg=False),
+    dict(size=176, scale=1.4, wb_jpeg=False),
+    # round 4: white balance + JPEG in the invariance copies
+    dict(),
+    dict(C=0.0003),
+    dict(C=0.003),
+    dict(grid=(3, 1)),
+    dict(grid=(5, 1)),
+    dict(grid=(4, 2)),
+    dict(radius=(1, 2)),
+    dict(scales=(1, 2, 4)),
+    dict(copies=2),
 ]
+GRID: list[dict] = [{**r, "nap": 0} for r in _BEFORE_NAP] + [
+    # round 4: nuisance-attribute projection
+    dict(),  # shipped
+    dict(nap=2),
+    dict(nap=3),
+    dict(C=0.0003),
+    dict(C=0.003),
+    dict(wb_jpeg=False),
+    dict(size=128, scale=1.0, grid=(1, 1), wb_jpeg=False),  # round 3's design + NAP
+]
+
+
+def row_spec(row: dict):
+    r = {**SHIPPED, **row}
+    spec = dataclasses.replace(DEFAULT_SPEC, size=r["size"], scale=r["scale"],
+                               lbp_radius=r["radius"], lbp_mirror=r["mirror"],
+                               lbp_scales=r["scales"], lbp_grid=r["grid"])
+    return r, spec
 
 
 def synthetic_features(ds: data.Dataset, spec, kinds: str, seed: int = 3) -> dict[str, np.ndarray]:
@@ -62,7 +89,10 @@ def synthetic_features(ds: data.Dataset, spec, kinds: str, seed: int = 3) -> dic
 
 
 def texture_loso(ds: data.Dataset, feats: np.ndarray, aug: list[np.ndarray], c_reg: float,
-                 spec, synth: dict[str, np.ndarray] | None = None) -> tuple[dict, float]:
+                 spec, synth: dict[str, np.ndarray] | None = None,
+                 nap: int = texture.NAP_DIMS) -> tuple[dict, float, np.ndarray]:
+    """Leave one source out with the texture model alone: AUC per held-out source, AUC of all
+    held-out scores pooled, and the out-of-source logits."""
     srcs = [s for s in data.source_names(ds) if s != data.ZJU]
     live = np.flatnonzero(ds.ok & (ds.label == 1))
     oof = np.full(len(ds), np.nan)
@@ -79,12 +109,167 @@ def texture_loso(ds: data.Dataset, feats: np.ndarray, aug: list[np.ndarray], c_r
             y.append(np.zeros(int(sel.sum()), ds.label.dtype))
             g.append(np.full(int(sel.sum()), f"synthetic-{k}"))
         m = texture.train(None, np.concatenate(y), np.concatenate(g), spec, c_reg=c_reg,
-                          feats=np.concatenate(x), aug_feats=[])
+                          feats=np.concatenate(x), aug_feats=[], nap=nap)
         oof[te] = m.logits(feats[te])
     per = {s: pad_metrics(oof[ds.source == s], ds.label[ds.source == s])["auc"] for s in srcs
            if len(set(ds.label[ds.source == s].tolist())) == 2}
     ev = ds.source != data.ZJU
-    return per, float(pad_metrics(oof[ev], ds.label[ev])["auc"])
+    return per, float(pad_metrics(oof[ev], ds.label[ev])["auc"]), oof
+
+
+def nested_acer(ds: data.Dataset, oof: np.ndarray, sources: list[str]) -> float:
+    """Mean over ``sources`` of the ACER at the ``balanced`` threshold fitted on the OTHER
+    sources' out-of-source logits (the rule training.reproduce uses, on raw logits: the
+    calibration is monotone, so the decisions are the same)."""
+    from training import calibrate
+
+    ev = ds.ok & (ds.source != data.ZJU) & np.isfinite(oof)
+    acers = []
+    for s in sources:
+        o = ev & (ds.source != s)
+        thr = calibrate.thresholds(oof[o], ds.label[o], ds.source[o])["balanced"]
+        te = ds.source == s
+        acers.append(pad_metrics(oof[te], ds.label[te], threshold=thr)["acer"])
+    return float(np.mean(acers))
+
+
+def _wb(img: np.ndarray, r: float, b: float) -> np.ndarray:
+    x = img.astype(np.float32)
+    x[:, :, 2] *= r
+    x[:, :, 0] *= b
+    return np.clip(x + 0.5, 0, 255).astype(np.uint8)
+
+
+def _half_res(img: np.ndarray) -> np.ndarray:
+    import cv2
+
+    h, w = img.shape[:2]
+    small = cv2.resize(img, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+# What an unseen camera (or an attacker turning a print upside down, which YuNet takes for an
+# upright face) changes, applied to the held-out crops (never to training crops).
+CAMERA_CHANGES = {
+    "as captured": lambda c: c,
+    "warm WB": lambda c: _wb(c, 1.15, 0.85),
+    "cool WB": lambda c: _wb(c, 0.87, 1.15),
+    "half resolution": _half_res,
+    "JPEG q50": lambda c: augment.jpeg(c, 50),
+    "gamma 0.7": lambda c: (255 * (c / 255.0) ** 0.7 + 0.5).astype(np.uint8),
+    "upside down": lambda c: np.ascontiguousarray(c[::-1, ::-1]),
+}
+
+
+def quality_features(crops: np.ndarray, chroma: bool = False) -> np.ndarray:
+    """Image-quality statistics of the inner 3/4 of each crop: sharpness (log of the Laplacian's
+    variance over the gray variance, at full, half and quarter size) and, with ``chroma``, the
+    HSV chromatic moments (mean, standard deviation, skewness of each channel) of the
+    image-distortion-analysis literature."""
+    import cv2
+
+    out = []
+    for c in crops:
+        n = c.shape[0]
+        c = c[n // 8:n - n // 8, n // 8:n - n // 8]
+        g = cv2.cvtColor(c, cv2.COLOR_BGR2GRAY).astype(np.float32)
+        f = []
+        for k in (1, 2, 4):
+            gk = g if k == 1 else cv2.resize(g, (g.shape[1] // k, g.shape[0] // k),
+                                              interpolation=cv2.INTER_AREA)
+            f.append(np.log(cv2.Laplacian(gk, cv2.CV_32F).var() + 1e-3)
+                     - np.log(gk.var() + 1e-3))
+        if chroma:
+            hsv = cv2.cvtColor(c, cv2.COLOR_BGR2HSV).astype(np.float32)
+            for ch, top in zip(range(3), (180.0, 255.0, 255.0)):
+                v = hsv[:, :, ch]
+                f += [v.mean() / top, v.std() / top,
+                      ((v - v.mean()) ** 3).mean() / (v.std() ** 3 + 1e-3)]
+        out.append(f)
+    return np.asarray(out, np.float64)
+
+
+def camera_change_check(data_dir: str | None, quality: bool) -> None:
+    """Held-out sources' crops changed as an unseen camera would change them (CAMERA_CHANGES):
+    mean AUC over held-out sources and mean logit of live / attack crops, per model. Without
+    ``quality``: the shipped texture design trained with round 3's invariance copies and with
+    the shipped ones (white balance + JPEG added). With ``quality``: the image-quality
+    statistics (quality_features) alone and summed with the texture logit."""
+    spec = DEFAULT_TEXTURE_SPEC
+    ds = data.load(data_dir, spec, verbose=False)
+    srcs = [s for s in data.source_names(ds) if s != data.ZJU]
+    both = [s for s in srcs if len(set(ds.label[ds.source == s].tolist())) == 2]
+    feats = texture.features(ds.crops, spec)
+    held = {s: np.flatnonzero(ds.ok & (ds.source == s)) for s in srcs}
+    changed = {k: {s: np.stack([fn(ds.crops[i]) for i in held[s]]) for s in srcs}
+               for k, fn in CAMERA_CHANGES.items()}
+    rng = np.random.default_rng(1000)
+    aug_crops = np.stack([augment.invariance(c, rng) for c in ds.crops])
+
+    def fit_all(x: np.ndarray, ax: np.ndarray, c_reg: float) -> dict:
+        out = {}
+        for s in srcs:
+            tr = ds.ok & (ds.source != s)
+            out[s] = texture.train(None, np.tile(ds.label[tr], 2), np.tile(ds.source[tr], 2),
+                                   spec, c_reg=c_reg, feats=np.concatenate([x[tr], ax[tr]]),
+                                   aug_feats=[])
+        return out
+
+    def score(models: dict, fx) -> dict[str, np.ndarray]:
+        res = {}
+        for k in CAMERA_CHANGES:
+            o = np.full(len(ds), np.nan)
+            for s in srcs:
+                o[held[s]] = models[s].logits(fx(changed[k][s]))
+            res[k] = o
+        return res
+
+    models: dict[str, dict[str, np.ndarray]] = {}
+    if not quality:
+        for wb_jpeg in (False, True):
+            aug = texture.augmented_features(ds.crops, spec, wb_jpeg=wb_jpeg)[0]
+            name = "texture, copies with WB + JPEG" if wb_jpeg else "texture, round-3 copies"
+            models[name] = score(fit_all(feats, aug, texture.C_REG),
+                                 lambda c: texture.features(c, spec))
+    else:
+        tex = score(fit_all(feats, texture.features(aug_crops, spec), texture.C_REG),
+                    lambda c: texture.features(c, spec))
+        models["texture"] = tex
+        for chroma in (False, True):
+            name = "sharpness + HSV moments" if chroma else "sharpness"
+            q = score(fit_all(quality_features(ds.crops, chroma),
+                              quality_features(aug_crops, chroma), 0.1),
+                      lambda c, ch=chroma: quality_features(c, ch))
+            models[name] = q
+            models[f"texture + {name}"] = {k: tex[k] + q[k] for k in CAMERA_CHANGES}
+    print("| model | " + " | ".join(CAMERA_CHANGES) + " |\n|---|" + "---:|" * len(CAMERA_CHANGES))
+    for name, res in models.items():
+        cells = []
+        for o in res.values():
+            auc = np.mean([pad_metrics(o[ds.source == s], ds.label[ds.source == s])["auc"]
+                           for s in both])
+            cells.append(f"{auc:.3f} ({np.nanmean(o[ds.label == 1]):+.1f} / "
+                         f"{np.nanmean(o[ds.label == 0]):+.1f})")
+        print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
+
+
+def seed_check(data_dir: str | None, seeds: tuple[int, ...] = (0, 1, 2)) -> None:
+    """The shipped design with and without the nuisance-attribute projection, over other
+    random draws of its augmented copies: how far the metrics move by chance alone. ACER: at
+    the balanced threshold fitted on the other sources (nested_acer)."""
+    spec = DEFAULT_TEXTURE_SPEC
+    ds = data.load(data_dir, spec, verbose=False)
+    feats = texture.features(ds.crops, spec)
+    augs = {seed: texture.augmented_features(ds.crops, spec, seed=seed) for seed in seeds}
+    print("| NAP dims | augmentation seed | AUC per held-out source | mean AUC | pooled AUC | "
+          "mean ACER % |\n|---:|---:|---|---:|---:|---:|")
+    for nap in (0, texture.NAP_DIMS):
+        for seed in seeds:
+            per, pooled, oof = texture_loso(ds, feats, augs[seed], texture.C_REG, spec, nap=nap)
+            acer = nested_acer(ds, oof, list(per))
+            cells = ", ".join(f"{s} {v:.3f}" for s, v in per.items())
+            print(f"| {nap} | {seed} | {cells} | {np.mean(list(per.values())):.3f} | "
+                  f"{pooled:.3f} | {100 * acer:.1f} |", flush=True)
 
 
 def reflection_check(data_dir: str | None) -> None:
@@ -112,35 +297,57 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", default=None)
     ap.add_argument("--reflection", action="store_true",
                     help="only the per-source AUC of the specular (reflection) statistics")
+    ap.add_argument("--robustness", action="store_true",
+                    help="only: held-out crops changed as by an unseen camera (white balance, "
+                         "resolution, JPEG, gamma), texture trained with and without WB + JPEG "
+                         "invariance copies")
+    ap.add_argument("--quality", action="store_true",
+                    help="only: the image-quality statistics (sharpness, HSV moments) as a cue, "
+                         "under the same camera changes")
+    ap.add_argument("--seeds", action="store_true",
+                    help="only: the shipped design with and without NAP, other draws of its "
+                         "augmented copies")
     args = ap.parse_args(argv)
+    if args.seeds:
+        seed_check(args.data)
+        return 0
     if args.reflection:
         reflection_check(args.data)
         return 0
-    print("| crop px | LBP grid | LBP radii | mirror fold | scales | aug copies | C | synthetic "
-          "attacks | AUC per held-out source | mean AUC | pooled AUC |\n"
-          "|---:|---|---|---|---|---:|---:|---|---|---:|---:|", flush=True)
-    for size in sorted({g[0] for g in GRID}):
-        ds = data.load(args.data, dataclasses.replace(DEFAULT_SPEC, size=size), verbose=False)
+    if args.robustness or args.quality:
+        camera_change_check(args.data, quality=args.quality)
+        return 0
+    print("| crop px | context | LBP grid | LBP radii | mirror fold | scales | aug copies | WB + "
+          "JPEG in copies | C | NAP dims | synthetic attacks | AUC per held-out source | mean "
+          "AUC | pooled AUC | mean ACER % |\n"
+          "|---:|---:|---|---|---|---|---:|---|---:|---:|---|---|---:|---:|---:|", flush=True)
+    for size, scale in sorted({(row_spec(g)[0]["size"], row_spec(g)[0]["scale"]) for g in GRID}):
+        ds = data.load(args.data, dataclasses.replace(DEFAULT_SPEC, size=size, scale=scale),
+                       verbose=False)
         cache: dict = {}
-        for sz, radius, mirror, scales, copies, c_reg, *rest in GRID:
-            if sz != size:
+        for row in GRID:
+            r, spec = row_spec(row)
+            if (r["size"], r["scale"]) != (size, scale):
                 continue
-            synth_kinds = rest[0] if rest else ""
-            grid = rest[1] if len(rest) > 1 else (1, 1)
-            spec = dataclasses.replace(DEFAULT_SPEC, size=size, lbp_radius=radius,
-                                       lbp_mirror=mirror, lbp_scales=scales, lbp_grid=grid)
-            key = (radius, mirror, scales, grid)
+            key = (r["radius"], r["mirror"], r["scales"], r["grid"])
             if key not in cache:
-                cache[key] = (texture.features(ds.crops, spec),
-                              texture.augmented_features(ds.crops, spec, copies=2))
-            feats, aug = cache[key]
-            synth = synthetic_features(ds, spec, synth_kinds) if synth_kinds else None
-            per, pooled = texture_loso(ds, feats, aug[:copies], c_reg, spec, synth)
+                cache[key] = {"feats": texture.features(ds.crops, spec)}
+            if r["wb_jpeg"] not in cache[key]:
+                cache[key][r["wb_jpeg"]] = texture.augmented_features(
+                    ds.crops, spec, copies=2, wb_jpeg=r["wb_jpeg"])
+            feats, aug = cache[key]["feats"], cache[key][r["wb_jpeg"]]
+            synth = synthetic_features(ds, spec, r["synth"]) if r["synth"] else None
+            per, pooled, oof = texture_loso(ds, feats, aug[:r["copies"]], r["C"], spec, synth,
+                                            nap=r["nap"])
+            acer = nested_acer(ds, oof, list(per))
             cells = ", ".join(f"{s} {v:.3f}" for s, v in per.items())
-            print(f"| {size} | {grid[0]}x{grid[1]} | {radius} | {'yes' if mirror else 'no'} | "
-                  f"{', '.join(map(str, scales))} | {copies} | {c_reg} | "
-                  f"{synth_kinds or 'none'} | {cells} | "
-                  f"{np.mean(list(per.values())):.3f} | {pooled:.3f} |", flush=True)
+            rad = r["radius"]
+            radii = rad if isinstance(rad, int) else ", ".join(map(str, rad))
+            print(f"| {size} | {scale} | {r['grid'][0]}x{r['grid'][1]} | {radii} | "
+                  f"{'yes' if r['mirror'] else 'no'} | {', '.join(map(str, r['scales']))} | "
+                  f"{r['copies']} | {'yes' if r['wb_jpeg'] else 'no'} | {r['C']} | {r['nap']} | "
+                  f"{r['synth'] or 'none'} | {cells} | {np.mean(list(per.values())):.3f} | "
+                  f"{pooled:.3f} | {100 * acer:.1f} |", flush=True)
     return 0
 
 

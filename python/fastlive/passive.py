@@ -133,10 +133,14 @@ def _radius(v: Any) -> int | tuple[int, ...]:
 
 
 DEFAULT_SPEC = InputSpec()
-# The texture classifier's own crop: same alignment (prepare), larger (128 px keeps more of the
-# skin/print/screen texture than 64 px), LBP radius 1. Chosen on the cross-source protocol
-# (training/README.md). The shipped texture model stores its spec in passive_texture.json.
-DEFAULT_TEXTURE_SPEC = InputSpec(size=128, lbp_mirror=True, lbp_scales=(1, 2))
+# The texture classifier's own crop: same alignment (prepare), 160 px with 1.25x the face's
+# context (the same face pixels as a 128 px tight crop, plus a border of hair, background and
+# print/screen edge), LBP radius 1 on the crop and its half-size copy, in 4 horizontal bands
+# (forehead, eyes, nose/mouth, chin). Chosen on the cross-source protocol (``python -m
+# training.sweep``, table in models/README.md). The shipped texture model stores its spec in
+# passive_texture.json.
+DEFAULT_TEXTURE_SPEC = InputSpec(size=160, scale=1.25, lbp_mirror=True, lbp_scales=(1, 2),
+                                 lbp_grid=(4, 1))
 
 # Uniform LBP(8) bin i of an image is bin MIRROR_UNIFORM[i] of its horizontal mirror image
 # (neighbour bits 0<->2, 3<->7, 4<->6 swap; fastlive.kernels.lbp_codes order; checked against
