@@ -20,7 +20,7 @@ import numpy as np
 
 from fastlive.evaluate import pad_metrics
 from fastlive.passive import DEFAULT_SPEC, DEFAULT_TEXTURE_SPEC
-from training import augment, data, texture
+from training import augment, calibrate, data, texture
 
 # One row per design; unlisted fields are the shipped design's (SHIPPED). "copies":
 # augment.invariance copies per training crop; "synth": synthetic attacks added ("print",
@@ -121,8 +121,6 @@ def nested_acer(ds: data.Dataset, oof: np.ndarray, sources: list[str]) -> float:
     """Mean over ``sources`` of the ACER at the ``balanced`` threshold fitted on the OTHER
     sources' out-of-source logits (the rule training.reproduce uses, on raw logits: the
     calibration is monotone, so the decisions are the same)."""
-    from training import calibrate
-
     ev = ds.ok & (ds.source != data.ZJU) & np.isfinite(oof)
     acers = []
     for s in sources:
@@ -203,8 +201,6 @@ def camera_change_check(data_dir: str | None, quality: bool) -> None:
     held = {s: np.flatnonzero(ds.ok & (ds.source == s)) for s in srcs}
     changed = {k: {s: np.stack([fn(ds.crops[i]) for i in held[s]]) for s in srcs}
                for k, fn in CAMERA_CHANGES.items()}
-    rng = np.random.default_rng(1000)
-    aug_crops = np.stack([augment.invariance(c, rng) for c in ds.crops])
 
     def fit_all(x: np.ndarray, ax: np.ndarray, c_reg: float) -> dict:
         out = {}
@@ -232,6 +228,9 @@ def camera_change_check(data_dir: str | None, quality: bool) -> None:
             models[name] = score(fit_all(feats, aug, texture.C_REG),
                                  lambda c: texture.features(c, spec))
     else:
+        # the invariance copies' crops themselves: the quality statistics need the pixels
+        rng = np.random.default_rng(1000)
+        aug_crops = np.stack([augment.invariance(c, rng) for c in ds.crops])
         tex = score(fit_all(feats, texture.features(aug_crops, spec), texture.C_REG),
                     lambda c: texture.features(c, spec))
         models["texture"] = tex

@@ -205,10 +205,9 @@ class FaceDetector:
         returned in this image's coordinates, keypoints included, so the alignment turns it
         upright. (YuNet also "finds" an upside-down face, with its keypoints upside down too, but
         with a lower score: 0.84-0.91 against 0.94-0.96 for the same sideways self-recorded
-        crops.) When none is found at all,
-        the whole image is taken as the face box (``detector="whole"``, no keypoints).
-        ``LivenessDetector.score_face`` and the training pipeline both use this, so training and
-        serving see the same crops.
+        crops.) When none is found at all, the whole image is taken as the face box
+        (``detector="whole"``, no keypoints). ``LivenessDetector.score_face`` and the training
+        pipeline both use this, so training and serving see the same crops.
         """
         from fastlive.frames import as_bgr
 
