@@ -4,7 +4,7 @@
     python -m training.reproduce --no-loso       # final models only
     python -m training.reproduce --out DIR       # write somewhere else
 
-Seeded; single-threaded torch (about 16-20 min on 2 busy CPU cores). Steps:
+Seeded; single-threaded torch (about 16-25 min on 2 busy CPU cores). Steps:
 
 1. preprocess every image with fastlive.passive.prepare (cached in training/cache/): a 64 px
    crop for the CNN and a 160 px crop (same alignment, 1.25x the context) for the texture
@@ -39,8 +39,20 @@ from fastlive.passive import DEFAULT_SPEC, DEFAULT_TEXTURE_SPEC, InputSpec
 from training import calibrate, cnn, data, texture
 
 ROOT = Path(__file__).resolve().parent.parent
-VERSION = "0.4.0"
+VERSION = "0.5.0"
 EPOCHS = 12
+
+
+def texture_description(spec: InputSpec) -> str:
+    """The manifest's one-line description of a texture model with input ``spec``."""
+    colours = " + ".join(c.upper() if c != "ycrcb" else "YCrCb" for c in spec.lbp_colors)
+    where = "crop" if spec.lbp_scales == (1,) else "crop and " + ", ".join(
+        f"1/{k}-size copy" for k in spec.lbp_scales if k != 1)
+    gy, gx = spec.lbp_grid
+    bands = f"{gy} horizontal bands" if gx == 1 else f"{gy}x{gx} grid"
+    fold = "mirror-folded; " if spec.lbp_mirror else ""
+    return (f"colour ({colours}) uniform LBP histograms ({fold}{bands}; {where}) "
+            "+ logistic regression")
 
 
 def _set_threads() -> None:
@@ -294,8 +306,7 @@ def export(models: dict[str, Any], out: Path, spec: InputSpec, tex_spec: InputSp
              "license": license_note},
             {"name": passive.TEXTURE_MODEL, "file": "passive_texture.json",
              "sha256": sha256(out / "passive_texture.json"), "kind": "json-logreg",
-             "description": "colour (YCrCb + HSV) uniform LBP histograms (mirror-folded; "
-                            "horizontal bands; crop and half-size copy) + logistic regression",
+             "description": texture_description(tex_spec),
              "input": tex_spec.to_dict(), "license": license_note},
             {"name": passive.FUSION_MODEL, "file": "passive_fusion.json",
              "sha256": sha256(out / "passive_fusion.json"), "kind": "json-fusion",

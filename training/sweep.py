@@ -1,6 +1,6 @@
 """Texture-classifier design comparison on the cross-source protocol (texture alone, no fusion).
 
-    nice python -m training.sweep            # about 5 min on the shared 2-core box
+    nice python -m training.sweep            # about 10 min on the shared 2-core box
 
 For each design (crop size from the same ``fastlive.passive.prepare`` alignment, LBP radii,
 mirror folding, extra scales, augmented copies, L2 strength C): leave one source out (train on
@@ -22,12 +22,16 @@ from fastlive.evaluate import pad_metrics
 from fastlive.passive import DEFAULT_SPEC, DEFAULT_TEXTURE_SPEC
 from training import augment, calibrate, data, texture
 
-# One row per design; unlisted fields are the shipped design's (SHIPPED). "copies":
+# One row per design; unlisted fields are the shipped design's (SHIPPED). "colors": the colour
+# conversions whose three channels get LBP histograms; "scales": the crop (1) and its
+# area-downscaled copies; "copies":
 # augment.invariance copies per training crop; "synth": synthetic attacks added ("print",
 # "replay", "print+replay"); "wb_jpeg": False = round 3's invariance copies (no white balance,
 # no JPEG); "nap": nuisance directions projected out (texture.train).
-SHIPPED = dict(size=160, scale=1.25, grid=(4, 1), radius=1, mirror=True, scales=(1, 2),
-               copies=1, C=0.001, synth="", wb_jpeg=True, nap=1)
+SHIPPED = dict(size=160, scale=1.25, grid=(4, 1), radius=1, mirror=True, scales=(1,),
+               colors=("hsv",), copies=1, C=0.001, synth="", wb_jpeg=True, nap=1)
+# rounds 1-4 compared LBP of both YCrCb and HSV, on the crop and its half-size copy
+_YCC_HSV = dict(colors=("ycrcb", "hsv"), scales=(1, 2))
 _BEFORE_NAP: list[dict] = [
     # rounds 1-3 (tight 1.0 crops, whole-crop histograms)
     dict(size=64, scale=1.0, grid=(1, 1), mirror=False, scales=(1,), copies=0, C=0.02,
@@ -58,9 +62,9 @@ _BEFORE_NAP: list[dict] = [
     dict(scales=(1, 2, 4)),
     dict(copies=2),
 ]
-GRID: list[dict] = [{**r, "nap": 0} for r in _BEFORE_NAP] + [
+_ROUND4: list[dict] = [
     # round 4: nuisance-attribute projection
-    dict(),  # shipped
+    dict(),  # round 4, shipped
     dict(nap=2),
     dict(nap=3),
     dict(C=0.0003),
@@ -68,13 +72,31 @@ GRID: list[dict] = [{**r, "nap": 0} for r in _BEFORE_NAP] + [
     dict(wb_jpeg=False),
     dict(size=128, scale=1.0, grid=(1, 1), wb_jpeg=False),  # round 3's design + NAP
 ]
+GRID: list[dict] = ([{**_YCC_HSV, "nap": 0, **r} for r in _BEFORE_NAP]
+                    + [{**_YCC_HSV, **r} for r in _ROUND4]) + [
+    # round 5: which colour spaces and scales (channel ablations of round 4's features)
+    dict(colors=("ycrcb", "hsv")),
+    dict(scales=(1, 2)),
+    dict(colors=("hsv", "lab")),
+    dict(),  # shipped
+    dict(radius=(1, 2)),
+    dict(grid=(3, 1)),
+    dict(nap=0),
+    dict(nap=2),
+    dict(C=0.0003),
+    dict(C=0.003),
+]
+
+
+_COLOUR_NAMES = {"ycrcb": "YCrCb", "hsv": "HSV", "lab": "Lab", "bgr": "BGR"}
 
 
 def row_spec(row: dict):
     r = {**SHIPPED, **row}
     spec = dataclasses.replace(DEFAULT_SPEC, size=r["size"], scale=r["scale"],
                                lbp_radius=r["radius"], lbp_mirror=r["mirror"],
-                               lbp_scales=r["scales"], lbp_grid=r["grid"])
+                               lbp_scales=r["scales"], lbp_grid=r["grid"],
+                               lbp_colors=r["colors"])
     return r, spec
 
 
@@ -190,8 +212,9 @@ def quality_features(crops: np.ndarray, chroma: bool = False) -> np.ndarray:
 def camera_change_check(data_dir: str | None, quality: bool) -> None:
     """Held-out sources' crops changed as an unseen camera would change them (CAMERA_CHANGES):
     mean AUC over held-out sources and mean logit of live / attack crops, per model. Without
-    ``quality``: the shipped texture design trained with round 3's invariance copies and with
-    the shipped ones (white balance + JPEG added). With ``quality``: the image-quality
+    ``quality``: round 4's texture design (YCrCb + HSV, crop + half size) and the shipped one
+    trained with round 3's invariance copies and with the shipped ones (white balance + JPEG
+    added). With ``quality``: the image-quality
     statistics (quality_features) alone and summed with the texture logit."""
     spec = DEFAULT_TEXTURE_SPEC
     ds = data.load(data_dir, spec, verbose=False)
@@ -222,6 +245,11 @@ def camera_change_check(data_dir: str | None, quality: bool) -> None:
 
     models: dict[str, dict[str, np.ndarray]] = {}
     if not quality:
+        r4 = row_spec(_YCC_HSV)[1]
+        aug = texture.augmented_features(ds.crops, r4)[0]
+        models["texture, round 4 (YCrCb + HSV, 2 scales)"] = score(
+            fit_all(texture.features(ds.crops, r4), aug, texture.C_REG),
+            lambda c: texture.features(c, r4))
         for wb_jpeg in (False, True):
             aug = texture.augmented_features(ds.crops, spec, wb_jpeg=wb_jpeg)[0]
             name = "texture, copies with WB + JPEG" if wb_jpeg else "texture, round-3 copies"
@@ -253,22 +281,26 @@ def camera_change_check(data_dir: str | None, quality: bool) -> None:
 
 
 def seed_check(data_dir: str | None, seeds: tuple[int, ...] = (0, 1, 2)) -> None:
-    """The shipped design with and without the nuisance-attribute projection, over other
-    random draws of its augmented copies: how far the metrics move by chance alone. ACER: at
-    the balanced threshold fitted on the other sources (nested_acer)."""
-    spec = DEFAULT_TEXTURE_SPEC
-    ds = data.load(data_dir, spec, verbose=False)
-    feats = texture.features(ds.crops, spec)
-    augs = {seed: texture.augmented_features(ds.crops, spec, seed=seed) for seed in seeds}
-    print("| NAP dims | augmentation seed | AUC per held-out source | mean AUC | pooled AUC | "
-          "mean ACER % |\n|---:|---:|---|---:|---:|---:|")
-    for nap in (0, texture.NAP_DIMS):
-        for seed in seeds:
-            per, pooled, oof = texture_loso(ds, feats, augs[seed], texture.C_REG, spec, nap=nap)
-            acer = nested_acer(ds, oof, list(per))
-            cells = ", ".join(f"{s} {v:.3f}" for s, v in per.items())
-            print(f"| {nap} | {seed} | {cells} | {np.mean(list(per.values())):.3f} | "
-                  f"{pooled:.3f} | {100 * acer:.1f} |", flush=True)
+    """Round 4's texture design and the shipped one, each with and without the
+    nuisance-attribute projection, over other random draws of their augmented copies: how far
+    the metrics move by chance alone. ACER: at the balanced threshold fitted on the other
+    sources (nested_acer)."""
+    ds = data.load(data_dir, DEFAULT_TEXTURE_SPEC, verbose=False)
+    designs = {"round 4: YCrCb + HSV, crop + half size": row_spec(_YCC_HSV)[1],
+               "shipped: HSV, crop": DEFAULT_TEXTURE_SPEC}
+    print("| design | NAP dims | augmentation seed | AUC per held-out source | mean AUC | "
+          "pooled AUC | mean ACER % |\n|---|---:|---:|---|---:|---:|---:|")
+    for name, spec in designs.items():
+        feats = texture.features(ds.crops, spec)
+        augs = {seed: texture.augmented_features(ds.crops, spec, seed=seed) for seed in seeds}
+        for nap in (0, texture.NAP_DIMS):
+            for seed in seeds:
+                per, pooled, oof = texture_loso(ds, feats, augs[seed], texture.C_REG, spec,
+                                                nap=nap)
+                acer = nested_acer(ds, oof, list(per))
+                cells = ", ".join(f"{s} {v:.3f}" for s, v in per.items())
+                print(f"| {name} | {nap} | {seed} | {cells} | {np.mean(list(per.values())):.3f}"
+                      f" | {pooled:.3f} | {100 * acer:.1f} |", flush=True)
 
 
 def reflection_check(data_dir: str | None) -> None:
@@ -304,8 +336,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="only: the image-quality statistics (sharpness, HSV moments) as a cue, "
                          "under the same camera changes")
     ap.add_argument("--seeds", action="store_true",
-                    help="only: the shipped design with and without NAP, other draws of its "
-                         "augmented copies")
+                    help="only: round 4's and the shipped design, with and without NAP, "
+                         "other draws of their augmented copies")
     args = ap.parse_args(argv)
     if args.seeds:
         seed_check(args.data)
@@ -316,10 +348,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.robustness or args.quality:
         camera_change_check(args.data, quality=args.quality)
         return 0
-    print("| crop px | context | LBP grid | LBP radii | mirror fold | scales | aug copies | WB + "
-          "JPEG in copies | C | NAP dims | synthetic attacks | AUC per held-out source | mean "
-          "AUC | pooled AUC | mean ACER % |\n"
-          "|---:|---:|---|---|---|---|---:|---|---:|---:|---|---|---:|---:|---:|", flush=True)
+    print("| crop px | context | LBP grid | LBP radii | colours | mirror fold | scales | aug "
+          "copies | WB + JPEG in copies | C | NAP dims | synthetic attacks | AUC per held-out "
+          "source | mean AUC | pooled AUC | mean ACER % |\n"
+          "|---:|---:|---|---|---|---|---|---:|---|---:|---:|---|---|---:|---:|---:|", flush=True)
     for size, scale in sorted({(row_spec(g)[0]["size"], row_spec(g)[0]["scale"]) for g in GRID}):
         ds = data.load(args.data, dataclasses.replace(DEFAULT_SPEC, size=size, scale=scale),
                        verbose=False)
@@ -328,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
             r, spec = row_spec(row)
             if (r["size"], r["scale"]) != (size, scale):
                 continue
-            key = (r["radius"], r["mirror"], r["scales"], r["grid"])
+            key = (r["radius"], r["mirror"], r["scales"], r["grid"], r["colors"])
             if key not in cache:
                 cache[key] = {"feats": texture.features(ds.crops, spec)}
             if r["wb_jpeg"] not in cache[key]:
@@ -342,7 +374,8 @@ def main(argv: list[str] | None = None) -> int:
             cells = ", ".join(f"{s} {v:.3f}" for s, v in per.items())
             rad = r["radius"]
             radii = rad if isinstance(rad, int) else ", ".join(map(str, rad))
-            print(f"| {size} | {scale} | {r['grid'][0]}x{r['grid'][1]} | {radii} | "
+            colours = " + ".join(_COLOUR_NAMES[c] for c in r["colors"])
+            print(f"| {size} | {scale} | {r['grid'][0]}x{r['grid'][1]} | {radii} | {colours} | "
                   f"{'yes' if r['mirror'] else 'no'} | {', '.join(map(str, r['scales']))} | "
                   f"{r['copies']} | {'yes' if r['wb_jpeg'] else 'no'} | {r['C']} | {r['nap']} | "
                   f"{r['synth'] or 'none'} | {cells} | {np.mean(list(per.values())):.3f} | "
