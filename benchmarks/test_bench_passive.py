@@ -67,3 +67,24 @@ def test_bench_passive_texture_only(benchmark, scene):
     p = benchmark(run)
     assert 0.0 <= p <= 1.0
     assert p == pytest.approx(sc.score(frame, faces)[0]["texture"], abs=1e-12)
+
+
+# Round 4's texture features (YCrCb + HSV, crop + half-size copy) against the shipped ones
+# (round 5: HSV of the crop), on the same aligned 160 px crop (models/README.md).
+ROUND4_TEXTURE = {"lbp_colors": ("ycrcb", "hsv"), "lbp_scales": (1, 2)}
+
+
+@pytest.mark.parametrize("design", ["shipped", "round4"])
+def test_bench_texture_features(benchmark, scene, design):
+    import dataclasses
+
+    frame, faces = scene
+    spec = passive.DEFAULT_TEXTURE_SPEC
+    if design == "round4":
+        spec = dataclasses.replace(spec, **ROUND4_TEXTURE)
+    crop, _ = passive.prepare(frame, faces[0], spec, tensor=False)
+    f = benchmark(passive.texture_features, crop, spec)
+    n_colour = 3 * len(spec.lbp_colors)
+    assert f.shape == (len(spec.lbp_scales) * n_colour * spec.lbp_grid[0] * spec.lbp_grid[1]
+                       * 35,)
+    assert np.isfinite(f).all() and (f >= 0).all()

@@ -276,10 +276,10 @@ def rejected_prints(detector, print_stills):
     protect): score below threshold - Config.temporal_margin, the zone no temporal cue may lift.
 
     Why a margin: a single frame's passive score moves with the alignment. A print scored near
-    the threshold moves across it with a few pixels of shift or the detector's keypoints on a
-    mirrored frame (NUAA 0003_01_01_03_24 with models round 4: 0.46 as is, 0.46 / 0.42 / 0.59
-    shifted by 1 / 2 / 3 px, 0.60 mirrored, threshold 0.56). Such prints are the fusion's and
-    the stream's job (min_frames, smoothing, blinks), not these tests'."""
+    the threshold moves with a few pixels of shift or the detector's keypoints on a mirrored
+    frame (NUAA 0003_01_01_03_24 with models round 5: 0.70 as is, 0.67 / 0.56 / 0.58 shifted
+    by 1 / 2 / 3 px, 0.78 mirrored, threshold 0.55). Such prints are the fusion's and the
+    stream's job (min_frames, smoothing, blinks), not these tests'."""
     margin = Config().temporal_margin
     out = [img for img in print_stills
            if (r := detector.score_frame(img)).faces

@@ -242,7 +242,7 @@ def test_banded_features_are_mirror_invariant_but_read_up_and_down():
                             (3, 3), 0)
     crop[: spec.size // 2] //= 2  # a darker top half: the bands differ
     f = passive.texture_features(crop, spec)
-    assert f.size == len(spec.lbp_scales) * 6 * gy * 35
+    assert f.size == len(spec.lbp_scales) * 3 * len(spec.lbp_colors) * gy * 35
     # a band maps onto itself under a horizontal mirror ...
     np.testing.assert_array_equal(f, passive.texture_features(crop[:, ::-1].copy(), spec))
     # ... but not upside down: the model reads where the forehead and the chin are

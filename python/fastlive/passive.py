@@ -12,8 +12,8 @@ Pipeline for one face::
                    ``PREFILTER_BELOW`` (a high-resolution face), the face region is first
                    downscaled with cv2.INTER_AREA so the bilinear warp works near scale 1
                    (no aliasing: texture models otherwise see the camera's resolution)
-                -> kernels.warp_crop      -> uint8 crop (the texture model's own size) -> YCrCb
-                                             + HSV -> colour LBP histograms
+                -> kernels.warp_crop      -> uint8 crop (the texture model's own size) -> the
+                                             spec's colour spaces (HSV) -> LBP histograms
                                              -> logistic regression -> P(live) "texture"
                 -> kernels.warp_to_tensor -> float32 NCHW -> CNN (onnxruntime) -> P(live) "cnn"
                 -> fusion (logistic regression on the two logits, fitted on out-of-source
@@ -135,11 +135,12 @@ def _radius(v: Any) -> int | tuple[int, ...]:
 DEFAULT_SPEC = InputSpec()
 # The texture classifier's own crop: same alignment (prepare), 160 px with 1.25x the face's
 # context (the same face pixels as a 128 px tight crop, plus a border of hair, background and
-# print/screen edge), LBP radius 1 on the crop and its half-size copy, in 4 horizontal bands
-# (forehead, eyes, nose/mouth, chin). Chosen on the cross-source protocol (``python -m
-# training.sweep``, table in models/README.md). The shipped texture model stores its spec in
-# passive_texture.json.
-DEFAULT_TEXTURE_SPEC = InputSpec(size=160, scale=1.25, lbp_mirror=True, lbp_scales=(1, 2),
+# print/screen edge), LBP radius 1 of the H, S and V channels (round 5: without YCrCb and
+# without the half-size copy, which generalised no better and cost 3x the time), in 4
+# horizontal bands (forehead, eyes, nose/mouth, chin). Chosen on the cross-source protocol
+# (``python -m training.sweep``, table in models/README.md). The shipped texture model stores
+# its spec in passive_texture.json.
+DEFAULT_TEXTURE_SPEC = InputSpec(size=160, scale=1.25, lbp_mirror=True, lbp_colors=("hsv",),
                                  lbp_grid=(4, 1))
 
 # Uniform LBP(8) bin i of an image is bin MIRROR_UNIFORM[i] of its horizontal mirror image
