@@ -232,6 +232,41 @@ def test_mirror_folded_multiscale_features():
     assert passive.InputSpec.from_dict(spec.to_dict()) == spec
 
 
+def test_hue_shift_moves_the_wrap_around_out_of_skin_tones():
+    rng = np.random.default_rng(8)
+
+    def patch(hue_centre: int) -> np.ndarray:
+        hsv = np.empty((96, 96, 3), np.uint8)
+        hsv[..., 0] = ((hue_centre + rng.integers(-4, 5, (96, 96))) % 180).astype(np.uint8)
+        hsv[..., 1] = 120
+        hsv[..., 2] = cv2.GaussianBlur(rng.integers(120, 220, (96, 96), dtype=np.uint8),
+                                       (3, 3), 0)
+        return cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)
+
+    base = passive.InputSpec(size=96, lbp_colors=("hsv",))
+    shifted = dataclasses.replace(base, lbp_hue_shift=60)
+    red = patch(0)  # reddish skin: its hue straddles OpenCV's wrap (0 <-> 179)
+    f0, f60 = passive.texture_features(red, base), passive.texture_features(red, shifted)
+    # the H channel's LBP is that of the hue moved by 60 (mod 180); S and V are unchanged
+    moved = cv2.cvtColor(red, cv2.COLOR_BGR2HSV)
+    moved[..., 0] = ((moved[..., 0].astype(np.int32) + 60) % 180).astype(np.uint8)
+    np.testing.assert_array_equal(
+        f60, passive.texture_features(moved, passive.InputSpec(size=96, lbp_colors=("bgr",))))
+    np.testing.assert_array_equal(f60[59:], f0[59:])
+    # the shift matters only where the hue wraps: LBP ignores a shift that keeps the order
+    assert not np.allclose(f60[:59], f0[:59], atol=1e-3)
+    cyan = patch(90)
+    np.testing.assert_array_equal(passive.texture_features(cyan, shifted),
+                                  passive.texture_features(cyan, base))
+    # a shift of 180 is no shift; the spec round-trips, older files (no "hue_shift") read as 0
+    np.testing.assert_array_equal(
+        passive.texture_features(red, dataclasses.replace(base, lbp_hue_shift=180)), f0)
+    assert passive.InputSpec.from_dict(shifted.to_dict()) == shifted
+    d = shifted.to_dict()
+    del d["lbp"]["hue_shift"]
+    assert passive.InputSpec.from_dict(d).lbp_hue_shift == 0
+
+
 def test_banded_features_are_mirror_invariant_but_read_up_and_down():
     # the shipped texture spec: horizontal bands (forehead ... chin), mirror-folded bins
     spec = passive.DEFAULT_TEXTURE_SPEC

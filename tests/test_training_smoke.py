@@ -188,13 +188,16 @@ def test_train_export_and_serve(tiny, tiny_tex, tmp_path):
     tex_entry = next(m for m in mf["models"] if m["name"] == passive.TEXTURE_MODEL)
     assert passive.InputSpec.from_dict(tex_entry["input"]) == tspec
     assert tex_entry["description"] == reproduce.texture_description(tspec)
-    hsv = dataclasses.replace(tspec, lbp_colors=("hsv",), lbp_scales=(1,), lbp_grid=(4, 1))
+    hsv = dataclasses.replace(tspec, lbp_colors=("hsv",), lbp_scales=(1,), lbp_grid=(4, 1),
+                              lbp_hue_shift=0)
     assert reproduce.texture_description(hsv).startswith(
         "colour (HSV) uniform LBP histograms (mirror-folded; 4 horizontal bands; crop)")
     assert "(YCrCb + HSV)" in reproduce.texture_description(
         dataclasses.replace(hsv, lbp_colors=("ycrcb", "hsv"), lbp_scales=(1, 2)))
     assert "crop and 1/2-size copy" in reproduce.texture_description(
         dataclasses.replace(hsv, lbp_scales=(1, 2)))
+    assert "(HSV, hue shifted by 60)" in reproduce.texture_description(
+        dataclasses.replace(hsv, lbp_hue_shift=60))
     # onnxruntime vs torch on the exported file
     sess = ort.InferenceSession(str(out / "passive_cnn.onnx"), providers=["CPUExecutionProvider"])
     xb = cnn.to_tensor(tiny.crops[:5], spec)

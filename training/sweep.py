@@ -27,11 +27,12 @@ from training import augment, calibrate, data, texture
 # area-downscaled copies; "copies":
 # augment.invariance copies per training crop; "synth": synthetic attacks added ("print",
 # "replay", "print+replay"); "wb_jpeg": False = round 3's invariance copies (no white balance,
-# no JPEG); "nap": nuisance directions projected out (texture.train).
+# no JPEG); "nap": nuisance directions projected out (texture.train); "hue": added to
+# OpenCV's hue before the LBP (InputSpec.lbp_hue_shift).
 SHIPPED = dict(size=160, scale=1.25, grid=(4, 1), radius=1, mirror=True, scales=(1,),
-               colors=("hsv",), copies=1, C=0.001, synth="", wb_jpeg=True, nap=1)
+               colors=("hsv",), hue=60, copies=1, C=0.001, synth="", wb_jpeg=True, nap=1)
 # rounds 1-4 compared LBP of both YCrCb and HSV, on the crop and its half-size copy
-_YCC_HSV = dict(colors=("ycrcb", "hsv"), scales=(1, 2))
+_YCC_HSV = dict(colors=("ycrcb", "hsv"), scales=(1, 2), hue=0)
 _BEFORE_NAP: list[dict] = [
     # rounds 1-3 (tight 1.0 crops, whole-crop histograms)
     dict(size=64, scale=1.0, grid=(1, 1), mirror=False, scales=(1,), copies=0, C=0.02,
@@ -72,19 +73,28 @@ _ROUND4: list[dict] = [
     dict(wb_jpeg=False),
     dict(size=128, scale=1.0, grid=(1, 1), wb_jpeg=False),  # round 3's design + NAP
 ]
-GRID: list[dict] = ([{**_YCC_HSV, "nap": 0, **r} for r in _BEFORE_NAP]
-                    + [{**_YCC_HSV, **r} for r in _ROUND4]) + [
+_ROUND5: list[dict] = [
     # round 5: which colour spaces and scales (channel ablations of round 4's features)
     dict(colors=("ycrcb", "hsv")),
     dict(scales=(1, 2)),
     dict(colors=("hsv", "lab")),
-    dict(),  # shipped
+    dict(),  # HSV of the crop (shipped without the hue shift)
     dict(radius=(1, 2)),
     dict(grid=(3, 1)),
     dict(nap=0),
     dict(nap=2),
     dict(C=0.0003),
     dict(C=0.003),
+]
+GRID: list[dict] = ([{**_YCC_HSV, "nap": 0, **r} for r in _BEFORE_NAP]
+                    + [{**_YCC_HSV, **r} for r in _ROUND4]
+                    + [{"hue": 0, **r} for r in _ROUND5]) + [
+    # round 5: the hue's wrap-around moved out of skin tones
+    dict(hue=30),
+    dict(),  # shipped
+    dict(hue=90),
+    dict(nap=0),
+    dict(colors=("ycrcb", "hsv"), scales=(1, 2)),  # round 4's features, hue shifted
 ]
 
 
@@ -96,7 +106,7 @@ def row_spec(row: dict):
     spec = dataclasses.replace(DEFAULT_SPEC, size=r["size"], scale=r["scale"],
                                lbp_radius=r["radius"], lbp_mirror=r["mirror"],
                                lbp_scales=r["scales"], lbp_grid=r["grid"],
-                               lbp_colors=r["colors"])
+                               lbp_colors=r["colors"], lbp_hue_shift=r["hue"])
     return r, spec
 
 
@@ -212,9 +222,9 @@ def quality_features(crops: np.ndarray, chroma: bool = False) -> np.ndarray:
 def camera_change_check(data_dir: str | None, quality: bool) -> None:
     """Held-out sources' crops changed as an unseen camera would change them (CAMERA_CHANGES):
     mean AUC over held-out sources and mean logit of live / attack crops, per model. Without
-    ``quality``: round 4's texture design (YCrCb + HSV, crop + half size) and the shipped one
-    trained with round 3's invariance copies and with the shipped ones (white balance + JPEG
-    added). With ``quality``: the image-quality
+    ``quality``: round 4's texture design (YCrCb + HSV, crop + half size), the shipped one
+    without its hue shift, and the shipped one trained with round 3's invariance copies and
+    with the shipped ones (white balance + JPEG added). With ``quality``: the image-quality
     statistics (quality_features) alone and summed with the texture logit."""
     spec = DEFAULT_TEXTURE_SPEC
     ds = data.load(data_dir, spec, verbose=False)
@@ -245,11 +255,11 @@ def camera_change_check(data_dir: str | None, quality: bool) -> None:
 
     models: dict[str, dict[str, np.ndarray]] = {}
     if not quality:
-        r4 = row_spec(_YCC_HSV)[1]
-        aug = texture.augmented_features(ds.crops, r4)[0]
-        models["texture, round 4 (YCrCb + HSV, 2 scales)"] = score(
-            fit_all(texture.features(ds.crops, r4), aug, texture.C_REG),
-            lambda c: texture.features(c, r4))
+        for name, other in (("texture, round 4 (YCrCb + HSV, 2 scales)", row_spec(_YCC_HSV)[1]),
+                            ("texture, HSV without hue shift", row_spec(dict(hue=0))[1])):
+            aug = texture.augmented_features(ds.crops, other)[0]
+            models[name] = score(fit_all(texture.features(ds.crops, other), aug, texture.C_REG),
+                                 lambda c, o=other: texture.features(c, o))
         for wb_jpeg in (False, True):
             aug = texture.augmented_features(ds.crops, spec, wb_jpeg=wb_jpeg)[0]
             name = "texture, copies with WB + JPEG" if wb_jpeg else "texture, round-3 copies"
@@ -281,13 +291,14 @@ def camera_change_check(data_dir: str | None, quality: bool) -> None:
 
 
 def seed_check(data_dir: str | None, seeds: tuple[int, ...] = (0, 1, 2)) -> None:
-    """Round 4's texture design and the shipped one, each with and without the
-    nuisance-attribute projection, over other random draws of their augmented copies: how far
-    the metrics move by chance alone. ACER: at the balanced threshold fitted on the other
-    sources (nested_acer)."""
+    """Round 4's texture design, the shipped one without its hue shift, and the shipped one,
+    each with and without the nuisance-attribute projection, over other random draws of their
+    augmented copies: how far the metrics move by chance alone. ACER: at the balanced
+    threshold fitted on the other sources (nested_acer)."""
     ds = data.load(data_dir, DEFAULT_TEXTURE_SPEC, verbose=False)
     designs = {"round 4: YCrCb + HSV, crop + half size": row_spec(_YCC_HSV)[1],
-               "shipped: HSV, crop": DEFAULT_TEXTURE_SPEC}
+               "HSV, crop": row_spec(dict(hue=0))[1],
+               "shipped: HSV with hue shift 60, crop": DEFAULT_TEXTURE_SPEC}
     print("| design | NAP dims | augmentation seed | AUC per held-out source | mean AUC | "
           "pooled AUC | mean ACER % |\n|---|---:|---:|---|---:|---:|---:|")
     for name, spec in designs.items():
@@ -348,10 +359,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.robustness or args.quality:
         camera_change_check(args.data, quality=args.quality)
         return 0
-    print("| crop px | context | LBP grid | LBP radii | colours | mirror fold | scales | aug "
-          "copies | WB + JPEG in copies | C | NAP dims | synthetic attacks | AUC per held-out "
-          "source | mean AUC | pooled AUC | mean ACER % |\n"
-          "|---:|---:|---|---|---|---|---|---:|---|---:|---:|---|---|---:|---:|---:|", flush=True)
+    print("| crop px | context | LBP grid | LBP radii | colours | hue shift | mirror fold | "
+          "scales | aug copies | WB + JPEG in copies | C | NAP dims | synthetic attacks | AUC "
+          "per held-out source | mean AUC | pooled AUC | mean ACER % |\n"
+          "|---:|---:|---|---|---|---:|---|---|---:|---|---:|---:|---|---|---:|---:|---:|",
+          flush=True)
     for size, scale in sorted({(row_spec(g)[0]["size"], row_spec(g)[0]["scale"]) for g in GRID}):
         ds = data.load(args.data, dataclasses.replace(DEFAULT_SPEC, size=size, scale=scale),
                        verbose=False)
@@ -360,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
             r, spec = row_spec(row)
             if (r["size"], r["scale"]) != (size, scale):
                 continue
-            key = (r["radius"], r["mirror"], r["scales"], r["grid"], r["colors"])
+            key = (r["radius"], r["mirror"], r["scales"], r["grid"], r["colors"], r["hue"])
             if key not in cache:
                 cache[key] = {"feats": texture.features(ds.crops, spec)}
             if r["wb_jpeg"] not in cache[key]:
@@ -376,7 +388,8 @@ def main(argv: list[str] | None = None) -> int:
             radii = rad if isinstance(rad, int) else ", ".join(map(str, rad))
             colours = " + ".join(_COLOUR_NAMES[c] for c in r["colors"])
             print(f"| {size} | {scale} | {r['grid'][0]}x{r['grid'][1]} | {radii} | {colours} | "
-                  f"{'yes' if r['mirror'] else 'no'} | {', '.join(map(str, r['scales']))} | "
+                  f"{r['hue']} | {'yes' if r['mirror'] else 'no'} | "
+                  f"{', '.join(map(str, r['scales']))} | "
                   f"{r['copies']} | {'yes' if r['wb_jpeg'] else 'no'} | {r['C']} | {r['nap']} | "
                   f"{r['synth'] or 'none'} | {cells} | {np.mean(list(per.values())):.3f} | "
                   f"{pooled:.3f} | {100 * acer:.1f} |", flush=True)

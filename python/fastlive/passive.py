@@ -25,6 +25,7 @@ operating points ("convenience", "balanced", "secure") on the "passive" probabil
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import time
@@ -83,6 +84,11 @@ class InputSpec:
     lbp_mirror: bool = False
     # LBP on the crop (1) and on copies area-downscaled by these factors (2: half size)
     lbp_scales: tuple[int, ...] = (1,)
+    # added to OpenCV's hue (0..179, modulo 180) before the LBP of an "hsv" conversion: hue
+    # wraps around at red, inside skin tones, so unshifted skin pixels flip between ~0 and
+    # ~179 and the H channel's LBP reads that wrap as texture; a shift moves the wrap away
+    # from skin (60: to blue)
+    lbp_hue_shift: int = 0
 
     @property
     def lbp_radii(self) -> tuple[int, ...]:
@@ -103,6 +109,7 @@ class InputSpec:
                                else list(self.lbp_radius)),
                     "mapping": "uniform", "colors": list(self.lbp_colors),
                     "mirror_fold": self.lbp_mirror, "scales": list(self.lbp_scales),
+                    "hue_shift": self.lbp_hue_shift,
                     "transform": "sqrt(normalized histogram)"},
         }
 
@@ -123,6 +130,7 @@ class InputSpec:
             lbp_colors=tuple(str(c) for c in lbp.get("colors", ("ycrcb", "hsv"))),
             lbp_mirror=bool(lbp.get("mirror_fold", False)),
             lbp_scales=tuple(int(v) for v in lbp.get("scales", (1,))),
+            lbp_hue_shift=int(lbp.get("hue_shift", 0)),
         )
 
 
@@ -136,12 +144,13 @@ DEFAULT_SPEC = InputSpec()
 # The texture classifier's own crop: same alignment (prepare), 160 px with 1.25x the face's
 # context (the same face pixels as a 128 px tight crop, plus a border of hair, background and
 # print/screen edge), LBP radius 1 of the H, S and V channels (round 5: without YCrCb and
-# without the half-size copy, which generalised no better and cost 3x the time), in 4
-# horizontal bands (forehead, eyes, nose/mouth, chin). Chosen on the cross-source protocol
+# without the half-size copy, which generalised no better and cost 3x the time; hue shifted
+# by 60 so that its wrap-around is not in skin tones), in 4 horizontal bands (forehead, eyes,
+# nose/mouth, chin). Chosen on the cross-source protocol
 # (``python -m training.sweep``, table in models/README.md). The shipped texture model stores
 # its spec in passive_texture.json.
 DEFAULT_TEXTURE_SPEC = InputSpec(size=160, scale=1.25, lbp_mirror=True, lbp_colors=("hsv",),
-                                 lbp_grid=(4, 1))
+                                 lbp_grid=(4, 1), lbp_hue_shift=60)
 
 # Uniform LBP(8) bin i of an image is bin MIRROR_UNIFORM[i] of its horizontal mirror image
 # (neighbour bits 0<->2, 3<->7, 4<->6 swap; fastlive.kernels.lbp_codes order; checked against
@@ -243,11 +252,21 @@ _COLOR_CODES = {"ycrcb": "COLOR_BGR2YCrCb", "hsv": "COLOR_BGR2HSV", "lab": "COLO
                 "bgr": None}
 
 
+@functools.lru_cache(maxsize=8)
+def _hue_lut(shift: int) -> np.ndarray:
+    """cv2.LUT table (256 entries) adding ``shift`` to an OpenCV hue (0..179) modulo 180."""
+    lut = np.arange(256, dtype=np.uint8).reshape(256, 1)
+    lut[:180, 0] = (np.arange(180) + shift) % 180
+    lut.setflags(write=False)
+    return lut
+
+
 def texture_features(crop: np.ndarray, spec: InputSpec = DEFAULT_SPEC) -> np.ndarray:
     """Colour-LBP feature vector of an aligned uint8 BGR crop: uniform LBP histograms
     (fastlive.kernels.lbp_histogram_multi) of each channel of each colour conversion, on a grid,
     per radius, on the crop and its area-downscaled copies (``spec.lbp_scales``), optionally
-    folded into mirror classes (``spec.lbp_mirror``), square-rooted (Hellinger). float32 1-D."""
+    folded into mirror classes (``spec.lbp_mirror``), square-rooted (Hellinger); the hue of
+    "hsv" conversions shifted by ``spec.lbp_hue_shift`` (modulo 180). float32 1-D."""
     from fastlive import _core
 
     cv2 = _cv2()
@@ -265,6 +284,10 @@ def texture_features(crop: np.ndarray, spec: InputSpec = DEFAULT_SPEC) -> np.nda
                                  f"{list(_COLOR_CODES)}")
             code = _COLOR_CODES[c]
             img = img0 if code is None else cv2.cvtColor(img0, getattr(cv2, code))
+            if c == "hsv" and spec.lbp_hue_shift % 180:
+                # img is cvtColor's own output: shift its hue plane in place
+                hue = cv2.LUT(cv2.extractChannel(img, 0), _hue_lut(spec.lbp_hue_shift % 180))
+                img = cv2.insertChannel(hue, img, 0)
             for r in spec.lbp_radii:
                 hist = _core.lbp_histogram_multi(img, spec.lbp_grid, "uniform", True, r)
                 if spec.lbp_mirror:
