@@ -45,7 +45,7 @@ EPOCHS = 12
 
 def texture_description(spec: InputSpec) -> str:
     """The manifest's one-line description of a texture model with input ``spec``."""
-    colours = " + ".join(c.upper() if c != "ycrcb" else "YCrCb" for c in spec.lbp_colors)
+    colours = " + ".join(texture.COLOUR_NAMES[c] for c in spec.lbp_colors)
     if "hsv" in spec.lbp_colors and spec.lbp_hue_shift % 180:
         colours += f", hue shifted by {spec.lbp_hue_shift % 180}"
     where = "crop" if spec.lbp_scales == (1,) else "crop and " + ", ".join(

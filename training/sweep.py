@@ -2,10 +2,12 @@
 
     nice python -m training.sweep            # about 10 min on the shared 2-core box
 
-For each design (crop size from the same ``fastlive.passive.prepare`` alignment, LBP radii,
-mirror folding, extra scales, augmented copies, L2 strength C): leave one source out (train on
+For each design (crop size and context from the same ``fastlive.passive.prepare`` alignment,
+LBP grid, radii, colour spaces and hue shift, mirror folding, extra scales, augmented copies,
+nuisance projection, L2 strength C, synthetic attacks): leave one source out (train on
 all other sources, score the held-out one) and report the AUC per held-out source, their mean
-over sources with both classes and the AUC of all held-out scores pooled. This is the
+over sources with both classes, the AUC of all held-out scores pooled, and the mean ACER at
+thresholds fitted on the other sources (nested_acer). This is the
 comparison that chose ``fastlive.passive.DEFAULT_TEXTURE_SPEC``, ``texture.C_REG`` and
 ``texture.COPIES``; choosing on it makes the cross-source table mildly optimistic (selection
 bias), see models/README.md.
@@ -96,9 +98,6 @@ GRID: list[dict] = ([{**_YCC_HSV, "nap": 0, **r} for r in _BEFORE_NAP]
     dict(nap=0),
     dict(colors=("ycrcb", "hsv"), scales=(1, 2)),  # round 4's features, hue shifted
 ]
-
-
-_COLOUR_NAMES = {"ycrcb": "YCrCb", "hsv": "HSV", "lab": "Lab", "bgr": "BGR"}
 
 
 def row_spec(row: dict):
@@ -341,14 +340,16 @@ def main(argv: list[str] | None = None) -> int:
                     help="only the per-source AUC of the specular (reflection) statistics")
     ap.add_argument("--robustness", action="store_true",
                     help="only: held-out crops changed as by an unseen camera (white balance, "
-                         "resolution, JPEG, gamma), texture trained with and without WB + JPEG "
-                         "invariance copies")
+                         "resolution, JPEG, gamma, upside down): round 4's texture design, the "
+                         "shipped one without its hue shift, and the shipped one trained with "
+                         "and without WB + JPEG invariance copies")
     ap.add_argument("--quality", action="store_true",
                     help="only: the image-quality statistics (sharpness, HSV moments) as a cue, "
                          "under the same camera changes")
     ap.add_argument("--seeds", action="store_true",
-                    help="only: round 4's and the shipped design, with and without NAP, "
-                         "other draws of their augmented copies")
+                    help="only: round 4's design, the shipped one without its hue shift and the "
+                         "shipped one, with and without NAP, other draws of their augmented "
+                         "copies")
     args = ap.parse_args(argv)
     if args.seeds:
         seed_check(args.data)
@@ -386,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
             cells = ", ".join(f"{s} {v:.3f}" for s, v in per.items())
             rad = r["radius"]
             radii = rad if isinstance(rad, int) else ", ".join(map(str, rad))
-            colours = " + ".join(_COLOUR_NAMES[c] for c in r["colors"])
+            colours = " + ".join(texture.COLOUR_NAMES[c] for c in r["colors"])
             print(f"| {size} | {scale} | {r['grid'][0]}x{r['grid'][1]} | {radii} | {colours} | "
                   f"{r['hue']} | {'yes' if r['mirror'] else 'no'} | "
                   f"{', '.join(map(str, r['scales']))} | "

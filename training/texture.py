@@ -28,6 +28,8 @@ COPIES = 1
 # cross-source protocol (python -m training.sweep): 1 raised the pooled AUC and lowered the
 # ACER at thresholds fitted on other sources.
 NAP_DIMS = 1
+# How the colour conversions of InputSpec.lbp_colors are named in tables and the manifest.
+COLOUR_NAMES = {"ycrcb": "YCrCb", "hsv": "HSV", "lab": "Lab", "bgr": "BGR"}
 
 
 def features(crops: np.ndarray, spec: InputSpec) -> np.ndarray:
