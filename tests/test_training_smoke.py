@@ -215,3 +215,40 @@ def test_train_export_and_serve(tiny, tiny_tex, tmp_path):
     assert sc.texture_prob(tiny_tex.crops[i]) == pytest.approx(
         float(1 / (1 + np.exp(-tex.logits(texture.features(tiny_tex.crops[i:i + 1],
                                                            tspec))[0]))), abs=1e-6)
+
+
+def test_descriptor_comparison_codes_match_the_kernel(tiny_tex):
+    """training.descriptors recomputes LBP codes with numpy; on the shipped channels they must
+    give the C++ kernel's features exactly, or its comparison table compares something else."""
+    from fastlive.passive import DEFAULT_TEXTURE_SPEC, texture_features
+    from training import descriptors
+
+    rng = np.random.default_rng(0)
+    crops = [tiny_tex.crops[0], tiny_tex.crops[-1],
+             rng.integers(0, 256, (160, 160, 3), dtype=np.uint8),  # many ties between neighbours
+             np.full((160, 160, 3), (200, 90, 30), np.uint8)]  # flat: every code 255
+    for c in crops:
+        want = texture_features(c, DEFAULT_TEXTURE_SPEC)
+        got = descriptors.hsv_lbp(c)
+        assert got.shape == want.shape == (420,)
+        assert np.allclose(got, want, atol=1e-6)
+    c = tiny_tex.crops[0]
+    # the variants compare neighbours differently: same layout, other features
+    for kw in ({"margin": -1}, {"circular_hue": True}):
+        v = descriptors.hsv_lbp(c, **kw)
+        assert v.shape == (420,) and not np.allclose(v, descriptors.hsv_lbp(c))
+    assert descriptors.hsv_lbp(c, ternary=2).shape == (840,)
+    # a neighbour one level below the centre sets its bit only with margin -1
+    img = np.array([[10, 10, 10], [10, 11, 10], [10, 10, 10]])
+    assert descriptors.lbp_codes(img)[0, 0] == 0
+    assert descriptors.lbp_codes(img, margin=-1)[0, 0] == 255
+    # hue 179 is 2 steps behind hue 1 on the circle: the circular bit is clear, the plain one set
+    hue = np.array([[1, 1, 1], [1, 179, 1], [1, 1, 1]])
+    assert descriptors.lbp_codes(hue)[0, 0] == 0
+    assert descriptors.lbp_codes(hue, circular=180)[0, 0] == 255
+    # square-rooted frequencies: each histogram's squares sum to 1
+    for name, n, hists in (("coalbp", 3072, 12), ("lpq", 768, 3), ("dog_lbp", 420, 12),
+                           ("log_opponent_lbp", 420, 12)):
+        v = getattr(descriptors, name)(c)
+        assert v.shape == (n,) and np.isfinite(v).all(), name
+        assert np.isclose(np.sum(v ** 2), hists), name

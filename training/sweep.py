@@ -313,6 +313,42 @@ def seed_check(data_dir: str | None, seeds: tuple[int, ...] = (0, 1, 2)) -> None
                       f" | {pooled:.3f} | {100 * acer:.1f} |", flush=True)
 
 
+def descriptor_check(data_dir: str | None) -> None:
+    """The shipped texture model against other descriptors on the same crops and the same
+    fit (training.descriptors; texture_loso with the shipped C and nuisance projection), and
+    the shipped logit summed with CoALBP's."""
+    from training import descriptors
+
+    spec = DEFAULT_TEXTURE_SPEC
+    ds = data.load(data_dir, spec, verbose=False)
+    rng = np.random.default_rng(1000)  # the draw of texture.augmented_features(seed=0)
+    aug_crops = np.stack([augment.invariance(c, rng) for c in ds.crops])
+    print("| descriptor | features | AUC per held-out source | mean AUC | pooled AUC | "
+          "mean ACER % |\n|---|---:|---|---:|---:|---:|", flush=True)
+
+    def row(name: str, oof: np.ndarray, n_feat: int | str) -> None:
+        both = [s for s in data.source_names(ds) if s != data.ZJU
+                and len(set(ds.label[ds.source == s].tolist())) == 2]
+        per = {s: pad_metrics(oof[ds.source == s], ds.label[ds.source == s])["auc"] for s in both}
+        ev = ds.source != data.ZJU
+        pooled = pad_metrics(oof[ev], ds.label[ev])["auc"]
+        cells = ", ".join(f"{s} {v:.3f}" for s, v in per.items())
+        print(f"| {name} | {n_feat} | {cells} | {np.mean(list(per.values())):.3f} | "
+              f"{pooled:.3f} | {100 * nested_acer(ds, oof, both):.1f} |", flush=True)
+
+    feats = texture.features(ds.crops, spec)
+    _, _, shipped = texture_loso(ds, feats, [texture.features(aug_crops, spec)], texture.C_REG,
+                                 spec)
+    row("shipped: kernel LBP of H (shifted 60), S, V", shipped, feats.shape[1])
+    oofs = {}
+    for name, fn in descriptors.descriptors().items():
+        x = np.stack([fn(c) for c in ds.crops])
+        ax = np.stack([fn(c) for c in aug_crops])
+        _, _, oofs[name] = texture_loso(ds, x, [ax], texture.C_REG, spec)
+        row(name, oofs[name], x.shape[1])
+    row("shipped + CoALBP (logits summed)", shipped + oofs["CoALBP (HSV)"], "420 + 3072")
+
+
 def reflection_check(data_dir: str | None) -> None:
     """Per-source AUC of the specular statistics (fastlive.cues.reflection_cue on the CNN's
     64 px crop): is the reflection cue worth fusing? (An AUC below 0.5 means the statistic is
@@ -350,7 +386,13 @@ def main(argv: list[str] | None = None) -> int:
                     help="only: round 4's design, the shipped one without its hue shift and the "
                          "shipped one, with and without NAP, other draws of their augmented "
                          "copies")
+    ap.add_argument("--descriptors", action="store_true",
+                    help="only: other descriptors (CoALBP, LPQ, DoG, log-opponent colour, LBP "
+                         "variants, pooled face-network features) against the shipped one")
     args = ap.parse_args(argv)
+    if args.descriptors:
+        descriptor_check(args.data)
+        return 0
     if args.seeds:
         seed_check(args.data)
         return 0
