@@ -136,7 +136,11 @@ def test_garbage_video_raises_capture_error(tmp_path, content):
 
 def test_undecodable_images_raise_value_error_naming_the_file(tmp_path, nuaa_live):
     good = nuaa_live[0].read_bytes()
-    cases = {"empty.jpg": b"", "text.png": b"not an image at all", "half.jpg": good[:300]}
+    cases = {"empty.jpg": b"", "text.png": b"not an image at all", "half.jpg": good[:300],
+             # headers claiming more than OpenCV's 2^20 rows / columns: imdecode raises
+             # cv2.error instead of returning None (found by fuzz/fuzz_api.py)
+             "tall.ppm": b"P6\n10 2000000\n255\n" + bytes(30),
+             "wide.pgm": b"P5\n3000000 1\n255\n" + bytes(30)}
     for name, content in cases.items():
         (tmp_path / name).write_bytes(content)
         with pytest.raises(ValueError, match=name):

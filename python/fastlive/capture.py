@@ -84,7 +84,11 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
     if p.is_dir():
         raise IsADirectoryError(f"{p}: is a folder, expected an image file")
     data = np.fromfile(str(p), dtype=np.uint8)  # works for any path encoding
-    img = _cv2().imdecode(data, _cv2().IMREAD_COLOR) if data.size else None
+    try:
+        img = _cv2().imdecode(data, _cv2().IMREAD_COLOR) if data.size else None
+    except _cv2().error as e:  # e.g. a header claiming more than OpenCV's 2^20 rows/columns
+        msg = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
+        raise ValueError(f"{p}: cannot decode as an image (OpenCV refused it: {msg})") from None
     if img is None:
         raise ValueError(f"{p}: cannot decode as an image (corrupt or unsupported format)")
     return img
