@@ -67,3 +67,30 @@ def test_opencv(benchmark, name):
     fused = warp_to_tensor(frame, m, OUT, mean=MEAN, std=STD)
     assert res.shape == fused.shape == (1, 3) + OUT
     assert np.abs(res - fused).max() <= 0.5 / STD.min() + 1e-5
+
+
+# The passive models' anti-aliasing prefilter (fastlive.passive.prefilter): a face region
+# area-downscaled to the texture crop's scale. Same pixels from both (asserted); compare the
+# 'fastlive' and 'opencv' rows of each group. Run:
+#   python -m pytest benchmarks/test_bench_warp.py -k area --benchmark-enable -q
+AREA_CASES = {"450 px region -> 160": (450, 160), "700 px region -> 160": (700, 160),
+              "700 px region -> 64": (700, 64)}
+
+
+@pytest.mark.parametrize("impl", ["fastlive", "opencv"])
+@pytest.mark.parametrize("case", list(AREA_CASES))
+def test_area_prefilter(benchmark, case, impl):
+    from fastlive.kernels import resize_area
+
+    side, out = AREA_CASES[case]
+    rng = np.random.default_rng(1)
+    region = cv2.GaussianBlur(rng.integers(0, 256, (side, side + 7, 3), dtype=np.uint8),
+                              (0, 0), 1.5)
+    size = (out, round(out * (side + 7) / side))
+    benchmark.group = f"INTER_AREA {case}"
+    if impl == "fastlive":
+        res = benchmark(resize_area, region, size)
+    else:
+        res = benchmark(cv2.resize, region, size[::-1], interpolation=cv2.INTER_AREA)
+    np.testing.assert_array_equal(res, cv2.resize(region, size[::-1],
+                                                  interpolation=cv2.INTER_AREA))

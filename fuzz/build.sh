@@ -26,13 +26,15 @@ if [[ $(uname -m) == x86_64 ]]; then AVX2=1; FLAGS+=" -DFASTLIVE_HAVE_AVX2=1"; f
 mkdir -p "$OUT_DIR/obj"
 
 # Kernel objects, instrumented for coverage (fuzzer-no-link) and the sanitizers. Same flags per
-# file as CMakeLists.txt (avx2.cpp with -mavx2 -mfma). Harness fuzz_<family> links
+# file as CMakeLists.txt (avx2.cpp with -mavx2 -mfma; the area kernels with -ffp-contract=off,
+# they reproduce OpenCV's float rounding). Harness fuzz_<family> links
 # cpp/src/*.cpp plus cpp/src/kernels/<family>/*.cpp only, so a family under construction
 # elsewhere does not break the others.
 compile() {  # src -> prints the object path
     local src=$1 obj extra=""
     obj="$OUT_DIR/obj/$(echo "${src#cpp/src/}" | tr / _).o"
     [[ $src == */avx2.cpp ]] && extra="-mavx2 -mfma"
+    [[ $src == */kernels/area/* ]] && extra+=" -ffp-contract=off"
     if [[ ! -f $obj || $src -nt $obj || -n $(find cpp/include -newer "$obj" -name '*.hpp') ]]; then
         # shellcheck disable=SC2086
         "$CXX" $FLAGS $extra -fsanitize=fuzzer-no-link -c "$src" -o "$obj" >&2 || return 1

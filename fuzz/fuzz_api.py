@@ -381,7 +381,38 @@ def replay_specular(data: bytes) -> str:
     return "ok"
 
 
+def replay_area(data: bytes) -> str:
+    import cv2
+
+    from fastlive import kernels
+
+    rd = Reader(data)
+    flags = rd.u8()
+    channels = (1, 3, 4, 3)[flags & 3]
+    flat = bool(flags & 4)
+    h, w = 1 + rd.u8() % 96, 1 + rd.u8() % 96
+    out_h, out_w = 1 + rd.u8() % h, 1 + rd.u8() % w
+    img = make_image(rd, h, w, channels)
+    if flat:
+        img = np.full_like(img, rd.u8())
+    outs = _on_each_isa(lambda: _core().resize_area(img, (out_h, out_w)))
+    for o in outs:
+        assert o.dtype == np.uint8 and o.shape == (out_h, out_w, channels)
+        np.testing.assert_array_equal(o, outs[0])
+    if flat:
+        assert np.all(outs[0] == img.flat[0]), "a flat image did not stay flat"
+    # OpenCV's own pixels: the core on OpenCV's general path, OpenCV's integer-factor path
+    # through kernels.resize_area
+    ref = cv2.resize(np.ascontiguousarray(img), (out_w, out_h), interpolation=cv2.INTER_AREA)
+    ref = ref.reshape(out_h, out_w, channels)
+    if not kernels._opencv_integer_path(h, w, out_h, out_w):
+        np.testing.assert_array_equal(outs[0], ref)
+    np.testing.assert_array_equal(kernels.resize_area(img, (out_h, out_w)), ref)
+    return "ok"
+
+
 REPLAYS: dict[str, Callable[[bytes], str]] = {
+    "area": replay_area,
     "lbp": replay_lbp,
     "warp": replay_warp,
     "eye": replay_eye,
@@ -625,6 +656,9 @@ def _api_call(rd: Reader) -> None:
         kernels.lbp_codes(_array(rd), _junk(rd) if rd.u8() & 1 else 1)
     elif target == 6:
         size = _junk(rd) if rd.u8() & 1 else (1 + rd.u8() % 64, 1 + rd.u8() % 64)
+        if rd.u8() & 1:  # the prefilter's area downscaling
+            kernels.resize_area(_array(rd), size)
+            return
         kernels.warp_crop(_array(rd), _points(rd, 2, 3), size,
                           border=_STRINGS[rd.u8() % len(_STRINGS)],
                           border_value=int(rd.u16()) - 300)

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parents[1]
 FUZZ = ROOT / "fuzz"
-HARNESSES = ("lbp", "warp", "eye", "specular", "api")
+HARNESSES = ("lbp", "warp", "eye", "specular", "area", "api")
 
 
 def _load_fuzz_api():
@@ -54,7 +54,7 @@ CORPUS = _inputs("corpus")
 def test_inputs_present():
     # The corpus ships with the repo; an empty list here means the replay tests silently
     # cover nothing.
-    assert {p.values[0] for p in CORPUS} >= {"lbp", "warp", "eye", "specular", "api"}
+    assert {p.values[0] for p in CORPUS} >= set(HARNESSES)
     assert len(REGRESSIONS) >= 5
 
 
@@ -115,7 +115,7 @@ def test_api_harness_on_random_inputs(data: bytes) -> None:
     assert fuzz_api.api_one_input(data) in ("ok", "refused")
 
 
-@given(st.sampled_from(["lbp", "warp", "eye", "specular"]), st.binary(max_size=400))
+@given(st.sampled_from(["lbp", "warp", "eye", "specular", "area"]), st.binary(max_size=400))
 def test_kernel_harness_replays_on_random_inputs(harness: str, data: bytes) -> None:
     try:
         assert fuzz_api.replay(harness, data) in ("ok", "refused")

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "arrays.hpp"
+#include "fastlive/area.hpp"
 #include "fastlive/warp.hpp"
 #include "register.hpp"
 
@@ -183,9 +184,36 @@ py::array warp_to_tensor(py::handle bgr, py::handle affine, py::handle size, py:
     return result;
 }
 
+py::array resize_area(py::handle image, py::handle size) {
+    Image img = require_image(image, "image", -1);
+    const auto [h, w] = parse_size(size);
+    if (h > img.view.height || w > img.view.width)
+        throw py::value_error("size: (" + std::to_string(h) + ", " + std::to_string(w) +
+                              ") is larger than the image's (" +
+                              std::to_string(img.view.height) + ", " +
+                              std::to_string(img.view.width) +
+                              "); area resampling only shrinks, use cv2.resize to enlarge");
+    const int ch = img.view.channels;
+    const int nd = static_cast<int>(img.owner.ndim());
+    py::array_t<std::uint8_t> out(nd == 3 ? std::vector<py::ssize_t>{h, w, ch}
+                                          : std::vector<py::ssize_t>{h, w});
+    std::uint8_t* o = out.mutable_data();
+    {
+        py::gil_scoped_release release;
+        area::resize(img.view, h, w, o, static_cast<std::ptrdiff_t>(w) * ch, active_isa());
+    }
+    return std::move(out);
+}
+
 }  // namespace
 
 void register_warp(py::module_& m) {
+    m.def("resize_area", &resize_area, py::arg("image"), py::arg("size"),
+          R"doc(Area (box-filter) downscale of an (H, W) or (H, W, C) uint8 image to size=(h, w).
+
+Bit-exact with cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA) on OpenCV's general path
+(any scale factor not an integer); for integer factors in both directions OpenCV uses another
+rounding, which fastlive.kernels.resize_area hands to OpenCV. h <= H and w <= W.)doc");
     m.def("warp_crop", &warp_crop, py::arg("bgr"), py::arg("affine"), py::arg("size"),
           py::kw_only(), py::arg("border") = "constant", py::arg("border_value") = 0,
           R"doc(Affine-warped uint8 crop of shape (h, w, 3) (or (h, w) for a 2-D gray input).

@@ -167,4 +167,14 @@ def warp_to_tensor(
     (3, h, w) or (1, 3, h, w), written in place and returned.
     """
 
+def resize_area(
+    image: npt.NDArray[np.uint8],
+    size: tuple[int, int],
+) -> npt.NDArray[np.uint8]:
+    """Area (box-filter) downscale of an (H, W) or (H, W, C) uint8 image to size=(h, w).
+
+    Bit-exact with cv2.resize INTER_AREA on OpenCV's general path (a scale factor not an
+    integer); fastlive.kernels.resize_area hands integer factors to OpenCV. h <= H, w <= W.
+    """
+
 # --- end eye/specular/warp ---

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from fastlive import align, registry
+from fastlive import align, kernels, registry
 
 __all__ = [
     "InputSpec",
@@ -214,8 +214,12 @@ def prefilter(frame: np.ndarray, m: np.ndarray, size: int) -> tuple[np.ndarray, 
     if x1 - x0 < 2 or y1 - y0 < 2:
         return frame, m
     roi = frame[y0:y1, x0:x1]
+    if roi.strides[-1] != 1 or (roi.ndim == 3 and roi.strides[1] != roi.shape[2]):
+        roi = np.ascontiguousarray(roi)  # the kernel wants pixels contiguous within a row
     nw, nh = max(1, round((x1 - x0) * s)), max(1, round((y1 - y0) * s))
-    small = _cv2().resize(roi, (nw, nh), interpolation=_cv2().INTER_AREA)
+    # cv2.resize INTER_AREA, pixel for pixel (fastlive.kernels.resize_area: twice as fast on
+    # OpenCV's general path, which non-integer factors take)
+    small = kernels.resize_area(roi, (nh, nw))
     dx, dy = nw / (x1 - x0), nh / (y1 - y0)
     # frame point p = small point q / (dx, dy) + (x0 - 0.5 + 0.5/dx, ...) (pixel-centre convention)
     ox = x0 - 0.5 + 0.5 / dx
