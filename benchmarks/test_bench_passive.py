@@ -69,9 +69,10 @@ def test_bench_passive_texture_only(benchmark, scene):
     assert p == pytest.approx(sc.score(frame, faces)[0]["texture"], abs=1e-12)
 
 
-# Round 4's texture features (YCrCb + HSV, crop + half-size copy) against the shipped ones
-# (round 5: HSV of the crop), on the same aligned 160 px crop (models/README.md).
-ROUND4_TEXTURE = {"lbp_colors": ("ycrcb", "hsv"), "lbp_scales": (1, 2)}
+# Round 4's texture features (YCrCb + HSV, crop + half-size copy, all four bands) against the
+# shipped ones (round 6: HSV of the crop, bands 2 and 3 of 4), on the same aligned 160 px crop
+# (models/README.md).
+ROUND4_TEXTURE = {"lbp_colors": ("ycrcb", "hsv"), "lbp_scales": (1, 2), "lbp_bands": None}
 
 
 @pytest.mark.parametrize("design", ["shipped", "round4"])
@@ -85,6 +86,7 @@ def test_bench_texture_features(benchmark, scene, design):
     crop, _ = passive.prepare(frame, faces[0], spec, tensor=False)
     f = benchmark(passive.texture_features, crop, spec)
     n_colour = 3 * len(spec.lbp_colors)
-    assert f.shape == (len(spec.lbp_scales) * n_colour * spec.lbp_grid[0] * spec.lbp_grid[1]
-                       * 35,)
+    cells = (spec.lbp_grid[0] * spec.lbp_grid[1] if spec.lbp_bands is None
+             else len(spec.lbp_bands))
+    assert f.shape == (len(spec.lbp_scales) * n_colour * cells * 35,)
     assert np.isfinite(f).all() and (f >= 0).all()

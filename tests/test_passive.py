@@ -277,7 +277,8 @@ def test_banded_features_are_mirror_invariant_but_read_up_and_down():
                             (3, 3), 0)
     crop[: spec.size // 2] //= 2  # a darker top half: the bands differ
     f = passive.texture_features(crop, spec)
-    assert f.size == len(spec.lbp_scales) * 3 * len(spec.lbp_colors) * gy * 35
+    kept = gy if spec.lbp_bands is None else len(spec.lbp_bands)
+    assert f.size == len(spec.lbp_scales) * 3 * len(spec.lbp_colors) * kept * 35
     # a band maps onto itself under a horizontal mirror ...
     np.testing.assert_array_equal(f, passive.texture_features(crop[:, ::-1].copy(), spec))
     # ... but not upside down: the model reads where the forehead and the chin are
@@ -450,3 +451,33 @@ def test_shipped_scorer_separates_real_live_and_print(data_dir):
             scores[lab].append(out["passive"])
     pairs = [a > b for a in scores[1] for b in scores[0]]
     assert np.mean(pairs) >= 0.8  # AUC on this small real sample
+
+
+def test_band_selection_keeps_exactly_the_named_cells():
+    # round 6 keeps bands 2 and 3 of 4 (eyes, nose/mouth): the same numbers as those bands of
+    # the full feature vector, channel by channel
+    spec = passive.DEFAULT_TEXTURE_SPEC
+    assert spec.lbp_grid == (4, 1) and spec.lbp_bands == (1, 2)
+    full_spec = dataclasses.replace(spec, lbp_bands=None)
+    rng = np.random.default_rng(8)
+    crop = cv2.GaussianBlur(rng.integers(0, 256, (160, 160, 3), dtype=np.uint8), (3, 3), 0)
+    full = passive.texture_features(crop, full_spec).reshape(3, 4, 35)
+    got = passive.texture_features(crop, spec).reshape(3, 2, 35)
+    np.testing.assert_array_equal(got, full[:, [1, 2]])
+    # the top and bottom bands do not matter any more (but for the LBP neighbours of the kept
+    # bands' edge rows, hence the margin)
+    changed = crop.copy()
+    changed[:37] = 255 - changed[:37]
+    changed[123:] = rng.integers(0, 256, changed[123:].shape, dtype=np.uint8)
+    np.testing.assert_array_equal(passive.texture_features(changed, spec), got.ravel())
+    assert not np.array_equal(passive.texture_features(changed, full_spec), full.ravel())
+    # the spec round-trips; files without "bands" (rounds 1-5) keep every cell; bad indices
+    # are refused when the file is read
+    assert passive.InputSpec.from_dict(spec.to_dict()) == spec
+    d = spec.to_dict()
+    del d["lbp"]["bands"]
+    assert passive.InputSpec.from_dict(d).lbp_bands is None
+    for bad in ([4], [1, 1], []):
+        d["lbp"]["bands"] = bad
+        with pytest.raises(ValueError, match="lbp bands"):
+            passive.InputSpec.from_dict(d)

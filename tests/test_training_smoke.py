@@ -189,7 +189,7 @@ def test_train_export_and_serve(tiny, tiny_tex, tmp_path):
     assert passive.InputSpec.from_dict(tex_entry["input"]) == tspec
     assert tex_entry["description"] == reproduce.texture_description(tspec)
     hsv = dataclasses.replace(tspec, lbp_colors=("hsv",), lbp_scales=(1,), lbp_grid=(4, 1),
-                              lbp_hue_shift=0)
+                              lbp_hue_shift=0, lbp_bands=None)
     assert reproduce.texture_description(hsv).startswith(
         "colour (HSV) uniform LBP histograms (mirror-folded; 4 horizontal bands; crop)")
     assert "(YCrCb + HSV)" in reproduce.texture_description(
@@ -198,6 +198,8 @@ def test_train_export_and_serve(tiny, tiny_tex, tmp_path):
         dataclasses.replace(hsv, lbp_scales=(1, 2)))
     assert "(HSV, hue shifted by 60)" in reproduce.texture_description(
         dataclasses.replace(hsv, lbp_hue_shift=60))
+    assert "; horizontal bands 2, 3 of 4;" in reproduce.texture_description(
+        dataclasses.replace(hsv, lbp_bands=(1, 2)))
     # onnxruntime vs torch on the exported file
     sess = ort.InferenceSession(str(out / "passive_cnn.onnx"), providers=["CPUExecutionProvider"])
     xb = cnn.to_tensor(tiny.crops[:5], spec)
@@ -223,12 +225,14 @@ def test_descriptor_comparison_codes_match_the_kernel(tiny_tex):
     from fastlive.passive import DEFAULT_TEXTURE_SPEC, texture_features
     from training import descriptors
 
+    all_bands = dataclasses.replace(DEFAULT_TEXTURE_SPEC, lbp_bands=None)  # round 5's cells
+
     rng = np.random.default_rng(0)
     crops = [tiny_tex.crops[0], tiny_tex.crops[-1],
              rng.integers(0, 256, (160, 160, 3), dtype=np.uint8),  # many ties between neighbours
              np.full((160, 160, 3), (200, 90, 30), np.uint8)]  # flat: every code 255
     for c in crops:
-        want = texture_features(c, DEFAULT_TEXTURE_SPEC)
+        want = texture_features(c, all_bands)
         got = descriptors.hsv_lbp(c)
         assert got.shape == want.shape == (420,)
         assert np.allclose(got, want, atol=1e-6)

@@ -21,7 +21,7 @@ negative results behind the shipped design can be rerun:
   both from ``../shared/models`` (the runtime does not run them on the crop).
 
 The LBP codes here are computed with numpy (``lbp_codes``, same neighbourhood, uniform mapping
-and mirror folding as the C++ kernel: the shipped channels give the kernel's features exactly,
+and mirror folding as the C++ kernel: round 5's features (all four bands) come out exactly,
 checked by tests/test_training_smoke.py).
 """
 
@@ -103,7 +103,7 @@ def _hsv(crop: np.ndarray, shift: int = 60) -> np.ndarray:
 
 def hsv_lbp(crop: np.ndarray, *, margin: int = 0, circular_hue: bool = False,
             ternary: int | None = None) -> np.ndarray:
-    """The shipped features (H shifted by 60, S, V; 4 bands; mirror-folded) with numpy codes;
+    """Round 5's features (H shifted by 60, S, V; all 4 bands; mirror-folded) with numpy codes;
     ``margin``/``circular_hue``/``ternary`` change how neighbours are compared."""
     hsv = _hsv(crop, 0 if circular_hue else 60)
     parts = []
@@ -232,7 +232,7 @@ def network_features(model: str, outputs: tuple[str, ...], *, input_name: str,
 def descriptors() -> dict[str, Callable[[np.ndarray], np.ndarray]]:
     """name -> function(crop) -> 1-D features, in the table's order."""
     return {
-        "shipped channels, numpy codes (check)": hsv_lbp,
+        "round 5: all four bands, numpy codes (check)": hsv_lbp,
         "CoALBP (HSV)": coalbp,
         "LPQ (HSV)": lpq,
         "LBP of gray difference-of-Gaussians": dog_lbp,

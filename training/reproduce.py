@@ -52,6 +52,10 @@ def texture_description(spec: InputSpec) -> str:
         f"1/{k}-size copy" for k in spec.lbp_scales if k != 1)
     gy, gx = spec.lbp_grid
     bands = f"{gy} horizontal bands" if gx == 1 else f"{gy}x{gx} grid"
+    if spec.lbp_bands is not None:
+        kept = ", ".join(str(b + 1) for b in spec.lbp_bands)
+        bands = (f"horizontal bands {kept} of {gy}" if gx == 1
+                 else f"cells {kept} of a {gy}x{gx} grid")
     fold = "mirror-folded; " if spec.lbp_mirror else ""
     return (f"colour ({colours}) uniform LBP histograms ({fold}{bands}; {where}) "
             "+ logistic regression")

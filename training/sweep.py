@@ -30,9 +30,11 @@ from training import augment, calibrate, data, texture
 # augment.invariance copies per training crop; "synth": synthetic attacks added ("print",
 # "replay", "print+replay"); "wb_jpeg": False = round 3's invariance copies (no white balance,
 # no JPEG); "nap": nuisance directions projected out (texture.train); "hue": added to
-# OpenCV's hue before the LBP (InputSpec.lbp_hue_shift).
+# OpenCV's hue before the LBP (InputSpec.lbp_hue_shift); "bands": the grid cells kept
+# (InputSpec.lbp_bands; None: all).
 SHIPPED = dict(size=160, scale=1.25, grid=(4, 1), radius=1, mirror=True, scales=(1,),
-               colors=("hsv",), hue=60, copies=1, C=0.001, synth="", wb_jpeg=True, nap=1)
+               colors=("hsv",), hue=60, copies=1, C=0.001, synth="", wb_jpeg=True, nap=1,
+               bands=(1, 2))
 # rounds 1-4 compared LBP of both YCrCb and HSV, on the crop and its half-size copy
 _YCC_HSV = dict(colors=("ycrcb", "hsv"), scales=(1, 2), hue=0)
 _BEFORE_NAP: list[dict] = [
@@ -88,16 +90,32 @@ _ROUND5: list[dict] = [
     dict(C=0.0003),
     dict(C=0.003),
 ]
-GRID: list[dict] = ([{**_YCC_HSV, "nap": 0, **r} for r in _BEFORE_NAP]
-                    + [{**_YCC_HSV, **r} for r in _ROUND4]
-                    + [{"hue": 0, **r} for r in _ROUND5]) + [
+_HUE: list[dict] = [
     # round 5: the hue's wrap-around moved out of skin tones
     dict(hue=30),
-    dict(),  # shipped
+    dict(),  # round 5, shipped
     dict(hue=90),
     dict(nap=0),
     dict(colors=("ycrcb", "hsv"), scales=(1, 2)),  # round 4's features, hue shifted
 ]
+# round 6: which bands of the crop (cells of the 4x1 grid, top to bottom: forehead with hair
+# and background, eyes, nose and mouth, chin with neck and background)
+ROUND6: list[dict] = [
+    dict(bands=None),  # round 5
+    dict(),  # round 6, shipped: the eye and nose/mouth bands
+    dict(bands=(1, 2, 3)),
+    dict(bands=(0, 1, 2)),
+    dict(bands=(1,)),
+    dict(bands=(2,)),
+    dict(nap=0),
+    dict(C=0.0003),
+    dict(C=0.003),
+    dict(grid=(8, 1), bands=(2, 3, 4, 5)),  # the same rows in four thinner bands
+]
+GRID: list[dict] = ([{**_YCC_HSV, "nap": 0, "bands": None, **r} for r in _BEFORE_NAP]
+                    + [{**_YCC_HSV, "bands": None, **r} for r in _ROUND4]
+                    + [{"hue": 0, "bands": None, **r} for r in _ROUND5]
+                    + [{"bands": None, **r} for r in _HUE] + ROUND6)
 
 
 def row_spec(row: dict):
@@ -105,7 +123,8 @@ def row_spec(row: dict):
     spec = dataclasses.replace(DEFAULT_SPEC, size=r["size"], scale=r["scale"],
                                lbp_radius=r["radius"], lbp_mirror=r["mirror"],
                                lbp_scales=r["scales"], lbp_grid=r["grid"],
-                               lbp_colors=r["colors"], lbp_hue_shift=r["hue"])
+                               lbp_colors=r["colors"], lbp_hue_shift=r["hue"],
+                               lbp_bands=r["bands"])
     return r, spec
 
 
@@ -221,8 +240,8 @@ def quality_features(crops: np.ndarray, chroma: bool = False) -> np.ndarray:
 def camera_change_check(data_dir: str | None, quality: bool) -> None:
     """Held-out sources' crops changed as an unseen camera would change them (CAMERA_CHANGES):
     mean AUC over held-out sources and mean logit of live / attack crops, per model. Without
-    ``quality``: round 4's texture design (YCrCb + HSV, crop + half size), the shipped one
-    without its hue shift, and the shipped one trained with round 3's invariance copies and
+    ``quality``: round 4's texture design (YCrCb + HSV, crop + half size), round 5's (all four
+    bands), and the shipped one trained with round 3's invariance copies and
     with the shipped ones (white balance + JPEG added). With ``quality``: the image-quality
     statistics (quality_features) alone and summed with the texture logit."""
     spec = DEFAULT_TEXTURE_SPEC
@@ -254,8 +273,10 @@ def camera_change_check(data_dir: str | None, quality: bool) -> None:
 
     models: dict[str, dict[str, np.ndarray]] = {}
     if not quality:
-        for name, other in (("texture, round 4 (YCrCb + HSV, 2 scales)", row_spec(_YCC_HSV)[1]),
-                            ("texture, HSV without hue shift", row_spec(dict(hue=0))[1])):
+        for name, other in (("texture, round 4 (YCrCb + HSV, 2 scales)",
+                             row_spec({**_YCC_HSV, "bands": None})[1]),
+                            ("texture, round 5 (all four bands)",
+                             row_spec(dict(bands=None))[1])):
             aug = texture.augmented_features(ds.crops, other)[0]
             models[name] = score(fit_all(texture.features(ds.crops, other), aug, texture.C_REG),
                                  lambda c, o=other: texture.features(c, o))
@@ -290,14 +311,16 @@ def camera_change_check(data_dir: str | None, quality: bool) -> None:
 
 
 def seed_check(data_dir: str | None, seeds: tuple[int, ...] = (0, 1, 2)) -> None:
-    """Round 4's texture design, the shipped one without its hue shift, and the shipped one,
-    each with and without the nuisance-attribute projection, over other random draws of their
+    """Round 4's texture design, round 5's (all four bands) and the shipped one (round 6: the
+    middle two bands), each with and without the nuisance-attribute projection, over other
+    random draws of their
     augmented copies: how far the metrics move by chance alone. ACER: at the balanced
     threshold fitted on the other sources (nested_acer)."""
     ds = data.load(data_dir, DEFAULT_TEXTURE_SPEC, verbose=False)
-    designs = {"round 4: YCrCb + HSV, crop + half size": row_spec(_YCC_HSV)[1],
-               "HSV, crop": row_spec(dict(hue=0))[1],
-               "shipped: HSV with hue shift 60, crop": DEFAULT_TEXTURE_SPEC}
+    designs = {"round 4: YCrCb + HSV, crop + half size": row_spec({**_YCC_HSV,
+                                                                    "bands": None})[1],
+               "round 5: HSV with hue shift 60, all four bands": row_spec(dict(bands=None))[1],
+               "round 6, shipped: bands 2 and 3 of 4": DEFAULT_TEXTURE_SPEC}
     print("| design | NAP dims | augmentation seed | AUC per held-out source | mean AUC | "
           "pooled AUC | mean ACER % |\n|---|---:|---:|---|---:|---:|---:|")
     for name, spec in designs.items():
@@ -339,14 +362,17 @@ def descriptor_check(data_dir: str | None) -> None:
     feats = texture.features(ds.crops, spec)
     _, _, shipped = texture_loso(ds, feats, [texture.features(aug_crops, spec)], texture.C_REG,
                                  spec)
-    row("shipped: kernel LBP of H (shifted 60), S, V", shipped, feats.shape[1])
-    oofs = {}
+    row("shipped (round 6): kernel LBP of H (shifted 60), S, V, bands 2-3 of 4", shipped,
+        feats.shape[1])
+    oofs, dims = {}, {}
     for name, fn in descriptors.descriptors().items():
         x = np.stack([fn(c) for c in ds.crops])
         ax = np.stack([fn(c) for c in aug_crops])
         _, _, oofs[name] = texture_loso(ds, x, [ax], texture.C_REG, spec)
+        dims[name] = x.shape[1]
         row(name, oofs[name], x.shape[1])
-    row("shipped + CoALBP (logits summed)", shipped + oofs["CoALBP (HSV)"], "420 + 3072")
+    row("shipped + CoALBP (logits summed)", shipped + oofs["CoALBP (HSV)"],
+        f"{feats.shape[1]} + {dims['CoALBP (HSV)']}")
 
 
 def reflection_check(data_dir: str | None) -> None:
@@ -376,19 +402,20 @@ def main(argv: list[str] | None = None) -> int:
                     help="only the per-source AUC of the specular (reflection) statistics")
     ap.add_argument("--robustness", action="store_true",
                     help="only: held-out crops changed as by an unseen camera (white balance, "
-                         "resolution, JPEG, gamma, upside down): round 4's texture design, the "
-                         "shipped one without its hue shift, and the shipped one trained with "
-                         "and without WB + JPEG invariance copies")
+                         "resolution, JPEG, gamma, upside down): round 4's and round 5's "
+                         "texture designs, and the shipped one trained with and without WB + "
+                         "JPEG invariance copies")
     ap.add_argument("--quality", action="store_true",
                     help="only: the image-quality statistics (sharpness, HSV moments) as a cue, "
                          "under the same camera changes")
     ap.add_argument("--seeds", action="store_true",
-                    help="only: round 4's design, the shipped one without its hue shift and the "
-                         "shipped one, with and without NAP, other draws of their augmented "
-                         "copies")
+                    help="only: round 4's, round 5's and the shipped design, with and without "
+                         "NAP, other draws of their augmented copies")
     ap.add_argument("--descriptors", action="store_true",
                     help="only: other descriptors (CoALBP, LPQ, DoG, log-opponent colour, LBP "
                          "variants, pooled face-network features) against the shipped one")
+    ap.add_argument("--round6", action="store_true",
+                    help="only round 6's rows of the design table (which bands of the crop)")
     args = ap.parse_args(argv)
     if args.descriptors:
         descriptor_check(args.data)
@@ -402,20 +429,22 @@ def main(argv: list[str] | None = None) -> int:
     if args.robustness or args.quality:
         camera_change_check(args.data, quality=args.quality)
         return 0
-    print("| crop px | context | LBP grid | LBP radii | colours | hue shift | mirror fold | "
-          "scales | aug copies | WB + JPEG in copies | C | NAP dims | synthetic attacks | AUC "
-          "per held-out source | mean AUC | pooled AUC | mean ACER % |\n"
-          "|---:|---:|---|---|---|---:|---|---|---:|---|---:|---:|---|---|---:|---:|---:|",
+    rows = ROUND6 if args.round6 else GRID
+    print("| crop px | context | LBP grid | cells kept | LBP radii | colours | hue shift | "
+          "mirror fold | scales | aug copies | WB + JPEG in copies | C | NAP dims | synthetic "
+          "attacks | AUC per held-out source | mean AUC | pooled AUC | mean ACER % |\n"
+          "|---:|---:|---|---|---|---|---:|---|---|---:|---|---:|---:|---|---|---:|---:|---:|",
           flush=True)
-    for size, scale in sorted({(row_spec(g)[0]["size"], row_spec(g)[0]["scale"]) for g in GRID}):
+    for size, scale in sorted({(row_spec(g)[0]["size"], row_spec(g)[0]["scale"]) for g in rows}):
         ds = data.load(args.data, dataclasses.replace(DEFAULT_SPEC, size=size, scale=scale),
                        verbose=False)
         cache: dict = {}
-        for row in GRID:
+        for row in rows:
             r, spec = row_spec(row)
             if (r["size"], r["scale"]) != (size, scale):
                 continue
-            key = (r["radius"], r["mirror"], r["scales"], r["grid"], r["colors"], r["hue"])
+            key = (r["radius"], r["mirror"], r["scales"], r["grid"], r["colors"], r["hue"],
+                   r["bands"])
             if key not in cache:
                 cache[key] = {"feats": texture.features(ds.crops, spec)}
             if r["wb_jpeg"] not in cache[key]:
@@ -430,7 +459,9 @@ def main(argv: list[str] | None = None) -> int:
             rad = r["radius"]
             radii = rad if isinstance(rad, int) else ", ".join(map(str, rad))
             colours = " + ".join(texture.COLOUR_NAMES[c] for c in r["colors"])
-            print(f"| {size} | {scale} | {r['grid'][0]}x{r['grid'][1]} | {radii} | {colours} | "
+            kept = "all" if r["bands"] is None else ", ".join(str(b + 1) for b in r["bands"])
+            print(f"| {size} | {scale} | {r['grid'][0]}x{r['grid'][1]} | {kept} | {radii} | "
+                  f"{colours} | "
                   f"{r['hue']} | {'yes' if r['mirror'] else 'no'} | "
                   f"{', '.join(map(str, r['scales']))} | "
                   f"{r['copies']} | {'yes' if r['wb_jpeg'] else 'no'} | {r['C']} | {r['nap']} | "

@@ -1,8 +1,9 @@
 """Colour-LBP texture classifier: fastlive.passive.texture_features + logistic regression.
 
 Uses its own crop (``fastlive.passive.DEFAULT_TEXTURE_SPEC``: 160 px from the same alignment
-with 1.25x the context, LBP radius 1 of the H (shifted by 60), S and V channels in 4
-horizontal bands, bins folded into mirror classes), made by the same ``fastlive.passive.prepare``.
+with 1.25x the context, LBP radius 1 of the H (shifted by 60), S and V channels in the middle
+two of 4 horizontal bands (eyes, nose/mouth), bins folded into mirror classes), made by the
+same ``fastlive.passive.prepare``.
 
 Shipped as plain JSON weights (standardization mean/scale, coefficients, intercept) that
 ``fastlive.passive.PassiveScorer`` applies with numpy.

@@ -89,6 +89,11 @@ class InputSpec:
     # ~179 and the H channel's LBP reads that wrap as texture; a shift moves the wrap away
     # from skin (60: to blue)
     lbp_hue_shift: int = 0
+    # the cells of lbp_grid whose histograms are kept (row-major indices), or None for all:
+    # (1, 2) of a 4x1 grid keeps the eye and nose/mouth bands of the face and drops the top
+    # (forehead, hair, background) and bottom (chin, neck) bands, whose context differs more
+    # between cameras and rooms than between live faces and attacks
+    lbp_bands: tuple[int, ...] | None = None
 
     @property
     def lbp_radii(self) -> tuple[int, ...]:
@@ -110,6 +115,7 @@ class InputSpec:
                     "mapping": "uniform", "colors": list(self.lbp_colors),
                     "mirror_fold": self.lbp_mirror, "scales": list(self.lbp_scales),
                     "hue_shift": self.lbp_hue_shift,
+                    "bands": None if self.lbp_bands is None else list(self.lbp_bands),
                     "transform": "sqrt(normalized histogram)"},
         }
 
@@ -131,7 +137,20 @@ class InputSpec:
             lbp_mirror=bool(lbp.get("mirror_fold", False)),
             lbp_scales=tuple(int(v) for v in lbp.get("scales", (1,))),
             lbp_hue_shift=int(lbp.get("hue_shift", 0)),
+            lbp_bands=_bands(lbp.get("bands"), lbp.get("grid", (1, 1))),
         )
+
+
+def _bands(v: Any, grid: Any) -> tuple[int, ...] | None:
+    if v is None:
+        return None
+    cells = int(grid[0]) * int(grid[1])
+    out = tuple(int(b) for b in v)
+    if not out or len(set(out)) != len(out) or not all(0 <= b < cells for b in out):
+        raise ValueError(f"lbp bands: expected distinct cell indices in 0..{cells - 1} of the "
+                         f"{grid[0]}x{grid[1]} grid, got {list(v)}; fix the model file's "
+                         "input spec")
+    return out
 
 
 def _radius(v: Any) -> int | tuple[int, ...]:
@@ -145,12 +164,13 @@ DEFAULT_SPEC = InputSpec()
 # context (the same face pixels as a 128 px tight crop, plus a border of hair, background and
 # print/screen edge), LBP radius 1 of the H, S and V channels (round 5: without YCrCb and
 # without the half-size copy, which generalised no better and cost 3x the time; hue shifted
-# by 60 so that its wrap-around is not in skin tones), in 4 horizontal bands (forehead, eyes,
-# nose/mouth, chin). Chosen on the cross-source protocol
-# (``python -m training.sweep``, table in models/README.md). The shipped texture model stores
-# its spec in passive_texture.json.
+# by 60 so that its wrap-around is not in skin tones), in the middle two of 4 horizontal
+# bands (eyes, nose/mouth; round 6 dropped the forehead band with hair and background and the
+# chin band with neck and background, which told cameras and rooms apart more than live faces
+# and attacks). Chosen on the cross-source protocol (``python -m training.sweep``, table in
+# models/README.md). The shipped texture model stores its spec in passive_texture.json.
 DEFAULT_TEXTURE_SPEC = InputSpec(size=160, scale=1.25, lbp_mirror=True, lbp_colors=("hsv",),
-                                 lbp_grid=(4, 1), lbp_hue_shift=60)
+                                 lbp_grid=(4, 1), lbp_hue_shift=60, lbp_bands=(1, 2))
 
 # Uniform LBP(8) bin i of an image is bin MIRROR_UNIFORM[i] of its horizontal mirror image
 # (neighbour bits 0<->2, 3<->7, 4<->6 swap; fastlive.kernels.lbp_codes order; checked against
@@ -270,7 +290,8 @@ def texture_features(crop: np.ndarray, spec: InputSpec = DEFAULT_SPEC) -> np.nda
     (fastlive.kernels.lbp_histogram_multi) of each channel of each colour conversion, on a grid,
     per radius, on the crop and its area-downscaled copies (``spec.lbp_scales``), optionally
     folded into mirror classes (``spec.lbp_mirror``), square-rooted (Hellinger); the hue of
-    "hsv" conversions shifted by ``spec.lbp_hue_shift`` (modulo 180). float32 1-D."""
+    "hsv" conversions shifted by ``spec.lbp_hue_shift`` (modulo 180); only the grid cells in
+    ``spec.lbp_bands`` when it is set. float32 1-D."""
     from fastlive import _core
 
     cv2 = _cv2()
@@ -294,6 +315,9 @@ def texture_features(crop: np.ndarray, spec: InputSpec = DEFAULT_SPEC) -> np.nda
                 img = cv2.insertChannel(hue, img, 0)
             for r in spec.lbp_radii:
                 hist = _core.lbp_histogram_multi(img, spec.lbp_grid, "uniform", True, r)
+                if spec.lbp_bands is not None:  # (channels, cells, 59) -> the kept cells
+                    cells = spec.lbp_grid[0] * spec.lbp_grid[1]
+                    hist = hist.reshape(-1, cells, 59)[:, list(spec.lbp_bands)].ravel()
                 if spec.lbp_mirror:
                     hist = (hist.reshape(-1, 59) @ _MIRROR_FOLD).ravel()
                 parts.append(np.sqrt(hist))
