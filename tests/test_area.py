@@ -18,24 +18,21 @@ def cv2_area(img: np.ndarray, h: int, w: int) -> np.ndarray:
     return out[:, :, None] if img.ndim == 3 and out.ndim == 2 else out
 
 
-@pytest.fixture
-def isas():
+def each_isa(img, size, fn=resize_area):
+    """{isa: fn(img, size)} for every ISA this CPU supports; restores the active one."""
     info = _core.simd_info()
-    prev = info["active"]
-    yield list(info["supported"])
-    _core._set_isa(prev)
-
-
-def each_isa(isas, img, size, fn=resize_area):
     outs = {}
-    for isa in isas:
-        _core._set_isa(isa)
-        outs[isa] = fn(img, size)
+    try:
+        for isa in info["supported"]:
+            _core._set_isa(isa)
+            outs[isa] = fn(img, size)
+    finally:
+        _core._set_isa(info["active"])
     return outs
 
 
 @pytest.mark.parametrize("channels", [None, 1, 3, 4])
-def test_matches_cv2_on_random_sizes(isas, channels):
+def test_matches_cv2_on_random_sizes(channels):
     rng = np.random.default_rng(channels or 0)
     for _ in range(60):
         sh, sw = (int(v) for v in rng.integers(2, 260, 2))
@@ -45,12 +42,12 @@ def test_matches_cv2_on_random_sizes(isas, channels):
             img = (img // 64 * 64 + 32).astype(np.uint8)
         h, w = int(rng.integers(1, sh + 1)), int(rng.integers(1, sw + 1))
         ref = cv2_area(img, h, w)
-        for isa, out in each_isa(isas, img, (h, w)).items():
+        for isa, out in each_isa(img, (h, w)).items():
             assert out.shape == ref.shape and out.dtype == np.uint8
             np.testing.assert_array_equal(out, ref, err_msg=f"{isa} {shape} -> {(h, w)}")
 
 
-def test_prefilter_sizes_match_cv2(isas):
+def test_prefilter_sizes_match_cv2():
     """The sizes the passive prefilter uses: a face region of 100-900 px to ~0.2-0.8 of it."""
     rng = np.random.default_rng(5)
     for side in (101, 257, 450, 700, 913):
@@ -58,7 +55,7 @@ def test_prefilter_sizes_match_cv2(isas):
         for s in (0.79, 0.5, 0.351, 0.2):
             h, w = max(1, round(side * s)), max(1, round((side + 13) * s))
             ref = cv2_area(img, h, w)
-            for isa, out in each_isa(isas, img, (h, w)).items():
+            for isa, out in each_isa(img, (h, w)).items():
                 np.testing.assert_array_equal(out, ref, err_msg=f"{isa} {side} {s}")
 
 
@@ -74,24 +71,24 @@ def test_integer_factors_go_to_opencv():
         assert out.shape == size + shape[2:]
 
 
-def test_roi_and_negative_stride_views(isas):
+def test_roi_and_negative_stride_views():
     rng = np.random.default_rng(2)
     big = rng.integers(0, 256, (300, 400, 3), dtype=np.uint8)
     for view in (big[17:251, 33:310], big[::-1], big[10:200:2, 5:390]):
         ref = cv2_area(view, 71, 93)
-        for isa, out in each_isa(isas, view, (71, 93)).items():
+        for isa, out in each_isa(view, (71, 93)).items():
             np.testing.assert_array_equal(out, ref, err_msg=isa)
 
 
-def test_isas_agree_for_every_output_width(isas):
-    if "avx2" not in isas:
+def test_isas_agree_for_every_output_width():
+    if "avx2" not in _core.simd_info()["supported"]:
         pytest.skip("this CPU has no AVX2: only the scalar path exists")
     rng = np.random.default_rng(3)
     img = rng.integers(0, 256, (37, 140, 3), dtype=np.uint8)
     for w in range(1, 66):
         for ch in (img, np.ascontiguousarray(img[:, :, :1]), np.ascontiguousarray(img[:, :, 0]),
                    np.dstack([img, img[:, :, :1]])):
-            outs = each_isa(isas, ch, (23, w), _core.resize_area)
+            outs = each_isa(ch, (23, w), _core.resize_area)
             np.testing.assert_array_equal(outs["avx2"], outs["scalar"], err_msg=f"width {w}")
 
 
@@ -103,18 +100,12 @@ def test_hypothesis_matches_cv2_on_every_isa(sh, sw, ch, fh, fw, seed):
     img = rng.integers(0, 256, (sh, sw) if ch == 0 else (sh, sw, ch), dtype=np.uint8)
     h, w = max(1, min(sh, round(sh * fh))), max(1, min(sw, round(sw * fw)))
     ref = cv2_area(img, h, w)
-    info = _core.simd_info()
-    prev = info["active"]
-    try:
-        for isa in info["supported"]:
-            _core._set_isa(isa)
-            np.testing.assert_array_equal(resize_area(img, (h, w)), ref, err_msg=isa)
-    finally:
-        _core._set_isa(prev)
+    for isa, out in each_isa(img, (h, w)).items():
+        np.testing.assert_array_equal(out, ref, err_msg=isa)
 
 
 @pytest.mark.parametrize("at_end", [True, False])
-def test_no_out_of_bounds_reads(isas, at_end):
+def test_no_out_of_bounds_reads(at_end):
     rng = np.random.default_rng(4)
     keep = []
     for w in (1, 2, 3, 5, 8, 9, 11, 33):
@@ -124,7 +115,7 @@ def test_no_out_of_bounds_reads(isas, at_end):
             img[...] = rng.integers(0, 256, shape, dtype=np.uint8)
             for view in (img, img[::-1]):
                 for size in ((3, max(1, w // 3 + 1)), (7, w), (1, 1), (2, 1)):
-                    outs = each_isa(isas, view, size, _core.resize_area)
+                    outs = each_isa(view, size, _core.resize_area)
                     for out in outs.values():
                         np.testing.assert_array_equal(out, outs["scalar"])
                     if not kernels._opencv_integer_path(7, w, *size):

@@ -11,6 +11,7 @@ stride is accepted (ROIs and crops are used without copies). The GIL is released
 from __future__ import annotations
 
 import operator
+import sys
 from typing import Any
 
 import numpy as np
@@ -58,8 +59,13 @@ def simd_info() -> dict[str, Any]:
 def _opencv_integer_path(in_h: int, in_w: int, h: int, w: int) -> bool:
     # cv2.resize's test for its integer-factor INTER_AREA path (same double arithmetic)
     sx, sy = 1.0 / (w / in_w), 1.0 / (h / in_h)
-    eps = float(np.finfo(np.float64).eps)
+    eps = sys.float_info.epsilon
     return abs(sx - round(sx)) < eps and abs(sy - round(sy)) < eps
+
+
+def _pixels_contiguous(a: np.ndarray) -> bool:
+    """The kernels' layout rule: channels and pixels contiguous within a row (any row stride)."""
+    return a.strides[-1] == 1 and (a.ndim == 2 or a.strides[1] == a.shape[2])
 
 
 def resize_area(image: Any, size: Any) -> np.ndarray:
@@ -72,8 +78,7 @@ def resize_area(image: Any, size: Any) -> np.ndarray:
         in_h, in_w = image.shape[:2]
         h, w = (operator.index(v) for v in size)
         integer = (isinstance(image, np.ndarray) and image.dtype == np.uint8
-                   and image.ndim in (2, 3) and image.strides[-1] == 1
-                   and (image.ndim == 2 or image.strides[1] == image.shape[2])
+                   and image.ndim in (2, 3) and _pixels_contiguous(image)
                    and 1 <= h <= in_h and 1 <= w <= in_w
                    and _opencv_integer_path(in_h, in_w, h, w))
     except (AttributeError, TypeError, ValueError):

@@ -234,7 +234,7 @@ def prefilter(frame: np.ndarray, m: np.ndarray, size: int) -> tuple[np.ndarray, 
     if x1 - x0 < 2 or y1 - y0 < 2:
         return frame, m
     roi = frame[y0:y1, x0:x1]
-    if roi.strides[-1] != 1 or (roi.ndim == 3 and roi.strides[1] != roi.shape[2]):
+    if not kernels._pixels_contiguous(roi):
         roi = np.ascontiguousarray(roi)  # the kernel wants pixels contiguous within a row
     nw, nh = max(1, round((x1 - x0) * s)), max(1, round((y1 - y0) * s))
     # cv2.resize INTER_AREA, pixel for pixel (fastlive.kernels.resize_area: twice as fast on

@@ -34,10 +34,6 @@ struct Taps {
 // in_size >= out_size >= 1.
 Taps make_taps(int in_size, int out_size);
 
-// True when OpenCV would take its integer-factor path instead (both scale factors integers);
-// resize() does not reproduce that path.
-bool opencv_integer_path(int in_h, int in_w, int out_h, int out_w);
-
 // Row pass of one input row (channels interleaved, 1..4): buf[x * channels + c] for every
 // output column x. buf must hold out_w * channels + 4 floats (vector stores may write past
 // the last pixel). row_bytes: the row's length in bytes (loads never read past it).

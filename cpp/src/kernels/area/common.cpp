@@ -1,6 +1,5 @@
 // Area downscaling: tap tables, ISA dispatch and the column pass (see area.hpp).
 #include <algorithm>
-#include <cfloat>
 #include <cmath>
 #include <vector>
 
@@ -36,13 +35,6 @@ Taps make_taps(int in_size, int out_size) {
     }
     t.start.push_back(static_cast<int>(t.index.size()));
     return t;
-}
-
-bool opencv_integer_path(int in_h, int in_w, int out_h, int out_w) {
-    const double sx = 1.0 / (static_cast<double>(out_w) / in_w);
-    const double sy = 1.0 / (static_cast<double>(out_h) / in_h);
-    const double ix = std::round(sx), iy = std::round(sy);
-    return std::fabs(sx - ix) < DBL_EPSILON && std::fabs(sy - iy) < DBL_EPSILON;
 }
 
 RowFn row_pass_for(Isa isa) {
