@@ -161,10 +161,17 @@ def texture_loso(ds: data.Dataset, feats: np.ndarray, aug: list[np.ndarray], c_r
         m = texture.train(None, np.concatenate(y), np.concatenate(g), spec, c_reg=c_reg,
                           feats=np.concatenate(x), aug_feats=[], nap=nap)
         oof[te] = m.logits(feats[te])
-    per = {s: pad_metrics(oof[ds.source == s], ds.label[ds.source == s])["auc"] for s in srcs
-           if len(set(ds.label[ds.source == s].tolist())) == 2}
+    return (*loso_aucs(ds, oof), oof)
+
+
+def loso_aucs(ds: data.Dataset, oof: np.ndarray) -> tuple[dict, float]:
+    """AUC of the out-of-source logits ``oof`` per held-out source with both classes, and of
+    all held-out scores pooled (ZJU, training data only, left out)."""
+    per = {s: pad_metrics(oof[ds.source == s], ds.label[ds.source == s])["auc"]
+           for s in data.source_names(ds)
+           if s != data.ZJU and len(set(ds.label[ds.source == s].tolist())) == 2}
     ev = ds.source != data.ZJU
-    return per, float(pad_metrics(oof[ev], ds.label[ev])["auc"]), oof
+    return per, float(pad_metrics(oof[ev], ds.label[ev])["auc"])
 
 
 def nested_acer(ds: data.Dataset, oof: np.ndarray, sources: list[str]) -> float:
@@ -350,14 +357,10 @@ def descriptor_check(data_dir: str | None) -> None:
           "mean ACER % |\n|---|---:|---|---:|---:|---:|", flush=True)
 
     def row(name: str, oof: np.ndarray, n_feat: int | str) -> None:
-        both = [s for s in data.source_names(ds) if s != data.ZJU
-                and len(set(ds.label[ds.source == s].tolist())) == 2]
-        per = {s: pad_metrics(oof[ds.source == s], ds.label[ds.source == s])["auc"] for s in both}
-        ev = ds.source != data.ZJU
-        pooled = pad_metrics(oof[ev], ds.label[ev])["auc"]
+        per, pooled = loso_aucs(ds, oof)
         cells = ", ".join(f"{s} {v:.3f}" for s, v in per.items())
         print(f"| {name} | {n_feat} | {cells} | {np.mean(list(per.values())):.3f} | "
-              f"{pooled:.3f} | {100 * nested_acer(ds, oof, both):.1f} |", flush=True)
+              f"{pooled:.3f} | {100 * nested_acer(ds, oof, list(per)):.1f} |", flush=True)
 
     feats = texture.features(ds.crops, spec)
     _, _, shipped = texture_loso(ds, feats, [texture.features(aug_crops, spec)], texture.C_REG,
