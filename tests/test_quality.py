@@ -57,3 +57,53 @@ def test_face_cut_by_the_frame_edge(frame):
 def test_max_occlusion_is_validated(bad):
     with pytest.raises(ValueError, match="max_occlusion"):
         Config(max_occlusion=bad)
+
+
+def test_noise_sigma_measures_white_noise_and_ignores_smooth_content():
+    from fastlive.passive import noise_sigma
+
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:160, 0:160]
+    ramp = np.repeat((40 + 0.5 * xx + 0.3 * yy)[..., None], 3, axis=2)  # smooth shading
+    assert noise_sigma(np.full((160, 160, 3), 90, np.uint8)) == 0.0
+    assert noise_sigma(np.rint(ramp).astype(np.uint8)) < 0.6  # its rounding only
+    for s in (2.0, 5.0, 10.0):
+        # the same noise in all three channels: the gray crop keeps its standard deviation
+        n = rng.normal(0.0, s, (160, 160, 1))
+        img = np.clip(np.rint(ramp + n), 0, 255).astype(np.uint8)
+        assert noise_sigma(img) == pytest.approx(s, rel=0.12)
+
+
+@pytest.mark.parametrize("bad, exc", [([[1, 2], [3, 4]], TypeError),
+                                      (np.zeros((160, 160), np.uint8), ValueError),
+                                      (np.zeros((160, 160, 3), np.float32), ValueError),
+                                      (np.zeros((8, 8, 3), np.uint8), ValueError)])
+def test_noise_sigma_rejects_bad_crops(bad, exc):
+    from fastlive.passive import noise_sigma
+
+    with pytest.raises(exc, match="crop"):
+        noise_sigma(bad)
+
+
+def test_a_frame_noisier_than_the_training_data_is_uncertain(frame):
+    """Sensor noise beyond the texture model's training crops: UNCERTAIN("too noisy") with the
+    score unchanged; the gate can be turned off; the clean frame passes it."""
+    det = LivenessDetector()
+    (f,) = det.score_frame(frame).faces
+    assert f.quality["noise"] is not None and f.quality["noise"] < Config().max_noise
+    assert f.reason != R.TOO_NOISY
+    rng = np.random.default_rng(0)
+    noisy = np.clip(frame + rng.normal(0.0, 25.0, frame.shape) + 0.5, 0, 255).astype(np.uint8)
+    (g,) = det.score_frame(noisy).faces
+    assert g.quality["noise"] > Config().max_noise
+    assert g.decision == R.UNCERTAIN and g.reason == R.TOO_NOISY
+    off = LivenessDetector(Config(max_noise=None))
+    (h,) = off.score_frame(noisy).faces
+    assert h.reason != R.TOO_NOISY and h.score == pytest.approx(g.score)
+    assert h.quality["noise"] == pytest.approx(g.quality["noise"])
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, "2", True, float("inf")])
+def test_max_noise_is_validated(bad):
+    with pytest.raises(ValueError, match="max_noise"):
+        Config(max_noise=bad)

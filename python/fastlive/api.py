@@ -259,9 +259,10 @@ class LivenessDetector:
             qm = quality.crop_transform(tr.box, tr.keypoints)
             qcrop = quality.face_crop(frame, tr.box, tr.keypoints, m=qm)
             q = quality.measure(frame, tr.box, tr.keypoints, qcrop, m=qm)
+            lp = tr.last_passive
+            q["noise"] = None if lp is None else lp.get("noise")
             if stream and q["yaw"] is not None and q["pitch"] is not None:
                 tr.poses.append((t, float(q["yaw"]), float(q["pitch"])))
-            lp = tr.last_passive
             blink = (C.blink_cue(tr, t, cfg.blink_recent_s, cfg.blink_evidence_depth)
                      if stream else None)
             motion = C.motion_cue(tr, t) if stream else None

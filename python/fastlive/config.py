@@ -71,6 +71,10 @@ class Config:
     # -- quality --------------------------------------------------------------------------------
     min_face_px: int = 40  # shorter box side below this: UNCERTAIN("face too small")
     min_blur: float = 30.0  # variance of Laplacian on the 64x64 gray crop
+    # sensor noise of the texture crop (passive.noise_sigma, grey levels) above which a face is
+    # UNCERTAIN("too noisy"): the texture model was trained on crops at most 2.2 and reads
+    # more grain as live, attacks included (models/README.md). None: not a gate.
+    max_noise: float | None = 2.2
     min_brightness: float = 40.0  # mean luma of the face crop (0..255)
     max_brightness: float = 220.0
     max_yaw_deg: float = 35.0
@@ -95,6 +99,11 @@ class Config:
             v = getattr(self, name)
             if v is not None and not (isinstance(v, (int, float)) and 0.0 <= v <= 1.0):
                 raise ValueError(f"{name}: expected None or a number in [0, 1], got {v!r}")
+        if self.max_noise is not None and (not isinstance(self.max_noise, (int, float))
+                                           or isinstance(self.max_noise, bool)
+                                           or not self.max_noise > 0):
+            raise ValueError(f"max_noise: expected None or a number > 0 (grey levels), got "
+                             f"{self.max_noise!r}")
         if self.detector_backend not in ("auto", "yunet", "haar"):
             raise ValueError(f"detector_backend: expected 'auto', 'yunet' or 'haar', got "
                              f"{self.detector_backend!r}")

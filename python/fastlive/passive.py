@@ -45,6 +45,7 @@ __all__ = [
     "prefilter",
     "prepare",
     "texture_features",
+    "noise_sigma",
     "PassiveScorer",
     "CNN_MODEL",
     "TEXTURE_MODEL",
@@ -324,6 +325,34 @@ def texture_features(crop: np.ndarray, spec: InputSpec = DEFAULT_SPEC) -> np.nda
     return np.concatenate(parts).astype(np.float32)
 
 
+# J. Immerkaer, "Fast noise variance estimation", CVIU 64(2), 1996: this mask cancels locally
+# linear (and most smooth) image content; for white Gaussian noise of standard deviation s the
+# mean absolute response is 6 s sqrt(2 / pi).
+_NOISE_MASK = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
+
+
+def noise_sigma(crop: np.ndarray) -> float:
+    """Sensor-noise level of an aligned uint8 BGR crop (the texture model's, from
+    :func:`prepare`) in grey levels: Immerkaer's estimator on the gray crop's inner region (the
+    middle half of the rows, eyes to mouth, and the middle 5/8 of the columns: skin, little
+    background). The texture model reads pixel-level grain, so frames noisier than its training
+    crops (all JPEG-compressed captures, at most 2.2; models/README.md) push printed and
+    replayed faces towards live; ``Config.max_noise`` turns that into UNCERTAIN("too noisy")."""
+    cv2 = _cv2()
+    if not isinstance(crop, np.ndarray):
+        raise TypeError(f"crop: expected a numpy.ndarray, got {type(crop).__name__}")
+    if crop.dtype != np.uint8 or crop.ndim != 3 or crop.shape[2] != 3:
+        raise ValueError(f"crop: expected a uint8 (H, W, 3) BGR crop, got {crop.dtype} "
+                         f"{crop.shape}")
+    h, w = crop.shape[:2]
+    if h < 16 or w < 16:
+        raise ValueError(f"crop: expected at least 16x16 pixels, got {w}x{h}")
+    inner = np.ascontiguousarray(crop[h // 4:3 * h // 4, 3 * w // 16:13 * w // 16])
+    gray = cv2.cvtColor(inner, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    r = cv2.filter2D(gray, -1, _NOISE_MASK)[1:-1, 1:-1]
+    return float(math.sqrt(math.pi / 2.0) / 6.0 * np.abs(r).mean())
+
+
 def _sigmoid(z: float) -> float:
     return float(1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z)))))
 
@@ -462,7 +491,8 @@ class PassiveScorer:
 
     def score(self, frame_bgr: np.ndarray, faces: list[Any]) -> list[dict[str, Any]]:
         """Per face: {"cnn" (None when the CNN is not run: see ``run_cnn``), "texture",
-        "passive" (calibrated fused P(live)), "timings" (ms)}."""
+        "passive" (calibrated fused P(live)), "noise" (:func:`noise_sigma` of the texture
+        crop), "timings" (ms)}."""
         from fastlive.frames import as_bgr
 
         frame_bgr = as_bgr(frame_bgr, "frame_bgr")
@@ -490,5 +520,6 @@ class PassiveScorer:
                   "fusion": (t4 - t3) * 1e3}
             if tensor is not None:
                 tm["cnn"] = (t2 - t1) * 1e3
-            out.append({"cnn": cnn, "texture": tex, "passive": passive, "timings": tm})
+            out.append({"cnn": cnn, "texture": tex, "passive": passive,
+                        "noise": noise_sigma(crop), "timings": tm})
         return out

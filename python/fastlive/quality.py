@@ -7,6 +7,10 @@ so they do not depend on the frame resolution:
 * ``size``: shorter side of the face box in frame pixels (and the inter-ocular distance).
 * ``blur``: variance of the Laplacian of the crop (higher = sharper).
 * ``brightness``: mean luma of the crop, ``clipped``: share of pixels <= 8 or >= 247.
+* ``noise``: sensor-noise level of the passive texture model's crop (grey levels,
+  ``fastlive.passive.noise_sigma``; added by the detector from the passive scorer, None without
+  a passive score). Above ``Config.max_noise`` the texture model is outside its training data
+  (it reads grain as live): UNCERTAIN("too noisy").
 * ``occlusion``: share of the aligned face crop that lies outside the frame (a face cut by
   the frame edge: its crop is filled with replicated edge pixels, which the texture model
   reads poorly). Occluders inside the frame (hands, masks, sunglasses) are not measured.
@@ -134,6 +138,9 @@ def problem(q: dict[str, Any], cfg: Any, *, crop: bool = False) -> str | None:
         return R.TOO_BRIGHT
     if q["blur"] < cfg.min_blur:
         return R.TOO_BLURRY
+    if (cfg.max_noise is not None and q.get("noise") is not None
+            and q["noise"] > cfg.max_noise):
+        return R.TOO_NOISY
     if q.get("yaw") is not None and abs(q["yaw"]) > cfg.max_yaw_deg:
         return R.BAD_POSE
     if q.get("pitch") is not None and abs(q["pitch"]) > cfg.max_pitch_deg:
