@@ -91,6 +91,44 @@ def tiny_tex(data_dir, tiny):
     return ds
 
 
+def test_frame_change_keeps_rows_and_faces_and_changes_pixels(data_dir, tiny_tex):
+    """data.load's ``change`` (the frame-noise copies): applied to each source image before
+    alignment, seeded per row; the rows and detections stay those of the unchanged data."""
+    from fastlive.passive import DEFAULT_TEXTURE_SPEC
+    from training import augment, data
+
+    kw = dict(sources=["nuaa", "shubhamlala", "saikan45"], limit_per_source=12, cache=False,
+              verbose=False, change_key="frame_noise:4:4")
+
+    def noise(img, rng):
+        return augment.frame_noise(img, rng, 4.0, 4.0)
+
+    a = data.load(data_dir, DEFAULT_TEXTURE_SPEC, change=noise, change_seed=1, **kw)
+    b = data.load(data_dir, DEFAULT_TEXTURE_SPEC, change=noise, change_seed=1, **kw)
+    c = data.load(data_dir, DEFAULT_TEXTURE_SPEC, change=noise, change_seed=2, **kw)
+    assert np.array_equal(a.path, tiny_tex.path) and np.array_equal(a.ok, tiny_tex.ok)
+    assert np.array_equal(a.face_side, tiny_tex.face_side)
+    assert np.array_equal(a.crops, b.crops)  # seeded
+    assert not np.array_equal(a.crops, c.crops)
+    d = a.crops.astype(float) - tiny_tex.crops.astype(float)
+    assert 0.5 < d.std() < 4.0  # noise of 4 grey levels, resampled by the alignment
+    assert abs(d.mean()) < 0.5
+    with pytest.raises(ValueError, match="change_key"):
+        data.load(data_dir, DEFAULT_TEXTURE_SPEC, sources=["nuaa"], limit_per_source=2,
+                  cache=False, verbose=False, change=noise)
+
+
+def test_frame_noise_draws_its_level_from_the_range():
+    from training import augment
+
+    flat = np.full((200, 200, 3), 128, np.uint8)
+    sds = [float((augment.frame_noise(flat, np.random.default_rng(i), 1.0, 6.0).astype(float)
+                  - 128).std()) for i in range(40)]
+    assert 0.9 < min(sds) and max(sds) < 6.1 and max(sds) - min(sds) > 2.0
+    fixed = augment.frame_noise(flat, np.random.default_rng(0), 3.0, 3.0).astype(float)
+    assert abs((fixed - 128).std() - 3.0) < 0.1
+
+
 def test_weighted_thresholds_balance_sources():
     from training import calibrate
 

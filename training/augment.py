@@ -42,6 +42,16 @@ def resolution(img: np.ndarray, rng: np.random.Generator, lo: float = 0.3) -> np
     return cv2.resize(small, (w, h), interpolation=up)
 
 
+def frame_noise(img: np.ndarray, rng: np.random.Generator, lo: float = 0.0,
+                hi: float = 5.0) -> np.ndarray:
+    """Sensor noise added to a whole source image (a frame or tight crop, before detection and
+    alignment): white Gaussian noise, independent per pixel and channel, of a standard deviation
+    drawn uniformly from [``lo``, ``hi``] grey levels. The alignment then resamples it the way
+    it resamples a noisier camera's frame (area prefilter, bilinear warp)."""
+    s = rng.uniform(lo, hi)
+    return np.clip(img + rng.normal(0.0, s, img.shape) + 0.5, 0, 255).astype(np.uint8)
+
+
 def photometric(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     x = _f(img)
     if rng.random() < 0.8:  # exposure / contrast / gamma

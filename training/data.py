@@ -19,6 +19,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -94,8 +95,10 @@ def _items(data_dir: Path, rows: list[dict[str, str]]):
         yield meta, img, kind
 
 
-def _cache_key(spec: InputSpec, rows: list[dict[str, str]]) -> str:
+def _cache_key(spec: InputSpec, rows: list[dict[str, str]], change_key: str = "") -> str:
     h = hashlib.sha256()
+    if change_key:
+        h.update(f"change={change_key}".encode())
     crop_keys = {k: v for k, v in spec.to_dict().items() if k in ("size", "scale", "border",
                                                                     "prefilter")}
     h.update(json.dumps(crop_keys, sort_keys=True).encode())
@@ -107,8 +110,17 @@ def _cache_key(spec: InputSpec, rows: list[dict[str, str]]) -> str:
 
 def load(data_dir: Path | None = None, spec: InputSpec = DEFAULT_SPEC, *,
          sources: list[str] | None = None, limit_per_source: int | None = None,
-         cache: bool = True, verbose: bool = True) -> Dataset:
-    """Preprocess the shared data (or a subset) into aligned crops, using the cache."""
+         cache: bool = True, verbose: bool = True,
+         change: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None,
+         change_key: str = "", change_seed: int = 0) -> Dataset:
+    """Preprocess the shared data (or a subset) into aligned crops, using the cache.
+
+    ``change(image, rng)``: applied to every source image (frame or tight crop) before
+    ``prepare``, as a different camera would change it (e.g. ``augment.frame_noise``); the
+    face is still detected on the unchanged image, so the rows, detections and alignment are
+    those of the unchanged data set and only the pixels differ. ``rng`` is seeded per image
+    from (``change_seed``, row). ``change_key`` names the change (and its parameters) in the
+    cache key and is required with ``change``."""
     from fastlive.detect import FaceDetector
 
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
@@ -121,7 +133,9 @@ def load(data_dir: Path | None = None, spec: InputSpec = DEFAULT_SPEC, *,
             by.setdefault(r["source"] + r["label"], []).append(r)
         rows = [r for v in by.values() for r in v[:: max(1, len(v) // limit_per_source)]
                 [:limit_per_source]]
-    key = _cache_key(spec, rows)
+    if change is not None and not change_key:
+        raise ValueError("change_key: name the change (and its parameters) for the cache")
+    key = _cache_key(spec, rows, f"{change_key}/seed{change_seed}" if change else "")
     cpath = CACHE_DIR / f"crops_{key}.npz"
     if cache and cpath.is_file():
         z = np.load(cpath, allow_pickle=False)
@@ -140,6 +154,8 @@ def load(data_dir: Path | None = None, spec: InputSpec = DEFAULT_SPEC, *,
         if face is None:
             crop, dname, side = blank, "none", 0.0
         else:
+            if change is not None:
+                img = change(img, np.random.default_rng([change_seed, i]))
             crop, _ = prepare(img, face, spec, tensor=False)
             dname, side = face.detector, float(max(face.box[2], face.box[3]))
         cols["crops"].append(crop)

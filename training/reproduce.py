@@ -8,7 +8,8 @@ Seeded; single-threaded torch (about 16-25 min on 2 busy CPU cores). Steps:
 
 1. preprocess every image with fastlive.passive.prepare (cached in training/cache/): a 64 px
    crop for the CNN and a 160 px crop (same alignment, 1.25x the context) for the texture
-   classifier;
+   classifier, and the texture crops of every image once more with sensor noise added to the
+   whole image (texture.FRAME_NOISE: the texture classifier's frame-noise copies);
 2. cross-source protocol: for each source S (NUAA and each self-recorded group; the ZJU Eyeblink
    live frames are extra training data only), train the CNN and the texture classifier on all
    other sources and keep their out-of-source (OOF) logits for S. Then, nested: the fusion,
@@ -124,16 +125,21 @@ def _r(v: Any) -> Any:
 
 
 def loso(ds: data.Dataset, dst: data.Dataset, spec: InputSpec, tex_spec: InputSpec, *,
-         epochs: int, seed: int, use_cnn: bool = False
+         epochs: int, seed: int, use_cnn: bool = False, feats: np.ndarray | None = None,
+         aug_feats: list[np.ndarray] | None = None
          ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Leave one source out. Step 1: for each source S train on all other sources and keep the
     out-of-source (OOF) logits of S. Step 2 (nested): the fusion, calibration and thresholds used
     for S are fitted on the OOF logits of the OTHER sources only, then S is scored with them.
-    Returns the per-fold rows and the OOF logits (for the shipped fusion)."""
+    Returns the per-fold rows and the OOF logits (for the shipped fusion). ``feats`` /
+    ``aug_feats``: the texture features of ``dst``'s crops and of their augmented copies
+    (:func:`texture_features`; default: computed here, invariance copies only)."""
     # ZJU Eyeblink frames are extra live training data, not one of the protocol's sources
     srcs = [s for s in data.source_names(ds) if s != data.ZJU]
-    feats = texture.features(dst.crops, tex_spec)
-    aug_feats = texture.augmented_features(dst.crops, tex_spec, seed=seed)
+    if feats is None:
+        feats = texture.features(dst.crops, tex_spec)
+    if aug_feats is None:
+        aug_feats = texture.augmented_features(dst.crops, tex_spec, seed=seed)
     c_oof = np.full(len(ds), np.nan)
     x_oof = np.full(len(ds), np.nan)
     for src in srcs:
@@ -172,6 +178,17 @@ def loso(ds: data.Dataset, dst: data.Dataset, spec: InputSpec, tex_spec: InputSp
               f"EER {p['eer']} AUC {p['auc']} (cnn AUC {res['cnn']['auc']}, texture AUC "
               f"{res['texture']['auc']}); fusion {fusion}; thresholds {thr}", flush=True)
     return rows, {"cnn": c_oof, "texture": x_oof}
+
+
+def texture_features(data_dir: Path | None, dst: data.Dataset, tex_spec: InputSpec, *,
+                     seed: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The shipped texture training set's features: the real crops', and those of one
+    invariance copy (texture.augmented_features) and one frame-noise copy
+    (texture.noise_copy_features) of each, row-aligned with ``dst``."""
+    feats = texture.features(dst.crops, tex_spec)
+    aug = texture.augmented_features(dst.crops, tex_spec, seed=seed)
+    noisy = texture.noise_copy_features(data_dir, tex_spec, seed=seed)
+    return feats, aug + noisy
 
 
 def _fmt(v: Any, pct: bool = True) -> str:
@@ -383,9 +400,13 @@ def main(argv: list[str] | None = None) -> int:
     runs = ROOT / "training" / "runs"
     runs.mkdir(parents=True, exist_ok=True)
     oof_path = runs / "oof.npz"
+    t1 = time.time()
+    feats, aug_feats = texture_features(args.data, dst, tex_spec, seed=args.seed)
+    print(f"texture features: real crops and {len(aug_feats)} copies of each "
+          f"({time.time() - t1:.0f} s)", flush=True)
     if not args.no_loso:
         rows, oof = loso(ds, dst, spec, tex_spec, epochs=args.epochs, seed=args.seed,
-                         use_cnn=use_cnn)
+                         use_cnn=use_cnn, feats=feats, aug_feats=aug_feats)
         (runs / "loso.json").write_text(json.dumps(rows) + "\n", encoding="utf-8")
         np.savez(oof_path, path=ds.path, **oof)
         table = tables(rows)
@@ -412,7 +433,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  fusion {fusion}; thresholds {thr}; pooled OOF AUC {metrics['auc']:.3f}",
               flush=True)
         models = fit_base(ds, dst, np.ones(len(ds), bool), spec, tex_spec, epochs=args.epochs,
-                          seed=args.seed)
+                          seed=args.seed, feats=feats, aug_feats=aug_feats)
         models.update(fusion=fusion, thresholds=thr, fit={
             "sources": sorted(set(ds.source[fit_m].tolist())), "metrics": metrics,
             "cues": args.fusion})

@@ -31,10 +31,11 @@ from training import augment, calibrate, data, texture
 # "replay", "print+replay"); "wb_jpeg": False = round 3's invariance copies (no white balance,
 # no JPEG); "nap": nuisance directions projected out (texture.train); "hue": added to
 # OpenCV's hue before the LBP (InputSpec.lbp_hue_shift); "bands": the grid cells kept
-# (InputSpec.lbp_bands; None: all).
+# (InputSpec.lbp_bands; None: all); "noise": the range of the frame-noise copies' standard
+# deviation (texture.FRAME_NOISE; None: no such copies).
 SHIPPED = dict(size=160, scale=1.25, grid=(4, 1), radius=1, mirror=True, scales=(1,),
                colors=("hsv",), hue=60, copies=1, C=0.001, synth="", wb_jpeg=True, nap=1,
-               bands=(1, 2))
+               bands=(1, 2), noise=texture.FRAME_NOISE)
 # rounds 1-4 compared LBP of both YCrCb and HSV, on the crop and its half-size copy
 _YCC_HSV = dict(colors=("ycrcb", "hsv"), scales=(1, 2), hue=0)
 _BEFORE_NAP: list[dict] = [
@@ -102,7 +103,7 @@ _HUE: list[dict] = [
 # and background, eyes, nose and mouth, chin with neck and background)
 ROUND6: list[dict] = [
     dict(bands=None),  # round 5
-    dict(),  # round 6, shipped: the eye and nose/mouth bands
+    dict(),  # round 6: the eye and nose/mouth bands (shipped in round 7 as well)
     dict(bands=(1, 2, 3)),
     dict(bands=(0, 1, 2)),
     dict(bands=(1,)),
@@ -112,10 +113,20 @@ ROUND6: list[dict] = [
     dict(C=0.003),
     dict(grid=(8, 1), bands=(2, 3, 4, 5)),  # the same rows in four thinner bands
 ]
-GRID: list[dict] = ([{**_YCC_HSV, "nap": 0, "bands": None, **r} for r in _BEFORE_NAP]
-                    + [{**_YCC_HSV, "bands": None, **r} for r in _ROUND4]
-                    + [{"hue": 0, "bands": None, **r} for r in _ROUND5]
-                    + [{"bands": None, **r} for r in _HUE] + ROUND6)
+# round 7: frame-noise copies (sensor noise added to the whole image before alignment)
+ROUND7: list[dict] = [
+    dict(noise=None),  # round 6
+    dict(),  # round 7, shipped: noise 0-5 grey levels
+    dict(noise=(0.0, 3.0)),
+    dict(noise=(0.0, 8.0)),
+    dict(noise=(2.0, 5.0)),
+]
+GRID: list[dict] = ([{**_YCC_HSV, "nap": 0, "bands": None, "noise": None, **r}
+                     for r in _BEFORE_NAP]
+                    + [{**_YCC_HSV, "bands": None, "noise": None, **r} for r in _ROUND4]
+                    + [{"hue": 0, "bands": None, "noise": None, **r} for r in _ROUND5]
+                    + [{"bands": None, "noise": None, **r} for r in _HUE]
+                    + [{"noise": None, **r} for r in ROUND6] + ROUND7)
 
 
 def row_spec(row: dict):
@@ -203,6 +214,13 @@ def _half_res(img: np.ndarray) -> np.ndarray:
     return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
+def _sharpen(img: np.ndarray) -> np.ndarray:
+    """Unsharp mask (amount 1, Gaussian sigma 1 px), as camera pipelines sharpen."""
+    import cv2
+
+    return cv2.addWeighted(img, 2.0, cv2.GaussianBlur(img, (0, 0), 1.0), -1.0, 0)
+
+
 # What an unseen camera (or an attacker turning a print upside down, which YuNet takes for an
 # upright face) changes, applied to the held-out crops (never to training crops).
 CAMERA_CHANGES = {
@@ -213,6 +231,7 @@ CAMERA_CHANGES = {
     "JPEG q50": lambda c: augment.jpeg(c, 50),
     "gamma 0.7": lambda c: (255 * (c / 255.0) ** 0.7 + 0.5).astype(np.uint8),
     "upside down": lambda c: np.ascontiguousarray(c[::-1, ::-1]),
+    "sharpened": lambda c: _sharpen(c),
 }
 
 
@@ -260,12 +279,15 @@ def camera_change_check(data_dir: str | None, quality: bool) -> None:
     changed = {k: {s: np.stack([fn(ds.crops[i]) for i in held[s]]) for s in srcs}
                for k, fn in CAMERA_CHANGES.items()}
 
-    def fit_all(x: np.ndarray, ax: np.ndarray, c_reg: float) -> dict:
+    def fit_all(x: np.ndarray, ax: np.ndarray | list[np.ndarray], c_reg: float) -> dict:
         out = {}
+        axs = ax if isinstance(ax, list) else [ax]
         for s in srcs:
             tr = ds.ok & (ds.source != s)
-            out[s] = texture.train(None, np.tile(ds.label[tr], 2), np.tile(ds.source[tr], 2),
-                                   spec, c_reg=c_reg, feats=np.concatenate([x[tr], ax[tr]]),
+            n = 1 + len(axs)
+            out[s] = texture.train(None, np.tile(ds.label[tr], n), np.tile(ds.source[tr], n),
+                                   spec, c_reg=c_reg,
+                                   feats=np.concatenate([x[tr], *(a[tr] for a in axs)]),
                                    aug_feats=[])
         return out
 
@@ -289,9 +311,14 @@ def camera_change_check(data_dir: str | None, quality: bool) -> None:
                                  lambda c, o=other: texture.features(c, o))
         for wb_jpeg in (False, True):
             aug = texture.augmented_features(ds.crops, spec, wb_jpeg=wb_jpeg)[0]
-            name = "texture, copies with WB + JPEG" if wb_jpeg else "texture, round-3 copies"
+            name = ("texture, round 6 (copies with WB + JPEG)" if wb_jpeg
+                    else "texture, round 6 bands with round-3 copies")
             models[name] = score(fit_all(feats, aug, texture.C_REG),
                                  lambda c: texture.features(c, spec))
+            if wb_jpeg:
+                models["texture, round 7, shipped (+ frame-noise copies)"] = score(
+                    fit_all(feats, [aug, *texture.noise_copy_features(data_dir, spec)],
+                            texture.C_REG), lambda c: texture.features(c, spec))
     else:
         # the invariance copies' crops themselves: the quality statistics need the pixels
         rng = np.random.default_rng(1000)
@@ -317,22 +344,105 @@ def camera_change_check(data_dir: str | None, quality: bool) -> None:
         print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
 
 
+def _correlated_noise(img: np.ndarray, rng: np.random.Generator, s: float) -> np.ndarray:
+    """Noise as a demosaicking camera leaves it: drawn at half resolution per channel and
+    upsampled (spatially correlated), plus a part shared by the three channels."""
+    import cv2
+
+    h, w = img.shape[:2]
+    n = rng.normal(0.0, 1.6 * s, ((h + 1) // 2, (w + 1) // 2, 3)).astype(np.float32)
+    n = cv2.resize(n, (w, h), interpolation=cv2.INTER_LINEAR)
+    n += rng.normal(0.0, 0.6 * s, (h, w, 1)).astype(np.float32)
+    return np.clip(img + n + 0.5, 0, 255).astype(np.uint8)
+
+
+# A noisier camera than any in the data, applied to the held-out source images before
+# detection and alignment (data.load's ``change``); standard deviations in grey levels.
+FRAME_CHANGES = {
+    "noise 2": lambda img, rng: augment.frame_noise(img, rng, 2.0, 2.0),
+    "noise 4": lambda img, rng: augment.frame_noise(img, rng, 4.0, 4.0),
+    "noise 4 + JPEG q90": lambda img, rng: augment.jpeg(
+        augment.frame_noise(img, rng, 4.0, 4.0), 90),
+    "correlated noise 3": lambda img, rng: _correlated_noise(img, rng, 3.0),
+}
+
+
+def noise_check(data_dir: str | None) -> None:
+    """Held-out source images with sensor noise added before alignment (FRAME_CHANGES), scored
+    by round 6's texture model, by the shipped one (frame-noise copies of 0-5 grey levels in
+    training) and by one with copies of 0-3 grey levels: mean and
+    pooled AUC, and APCER / BPCER (all held-out attacks / live pooled) and mean ACER at the
+    balanced threshold fitted on the other sources' unchanged out-of-source logits."""
+    spec = DEFAULT_TEXTURE_SPEC
+    ds = data.load(data_dir, spec, verbose=False)
+    srcs = [s for s in data.source_names(ds) if s != data.ZJU]
+    both = [s for s in srcs if len(set(ds.label[ds.source == s].tolist())) == 2]
+    feats = texture.features(ds.crops, spec)
+    aug = texture.augmented_features(ds.crops, spec)
+    designs = {"round 6 (no frame-noise copies)": aug,
+               "round 7, shipped (frame-noise copies 0-5)":
+                   aug + texture.noise_copy_features(data_dir, spec),
+               "frame-noise copies 0-3 (not shipped)":
+                   aug + texture.noise_copy_features(data_dir, spec, (0.0, 3.0))}
+    changed = {"as captured": feats}
+    for k, fn in FRAME_CHANGES.items():
+        changed[k] = texture.features(data.load(data_dir, spec, verbose=False, change=fn,
+                                                change_key=f"sweep:{k}", change_seed=100).crops,
+                                      spec)
+    ev = ds.ok & (ds.source != data.ZJU)
+    print("| model | held-out images | mean AUC | pooled AUC | APCER % | BPCER % | "
+          "mean ACER % |\n|---|---|---:|---:|---:|---:|---:|")
+    for name, a in designs.items():
+        oof = {k: np.full(len(ds), np.nan) for k in changed}
+        for s in srcs:
+            tr = ds.ok & (ds.source != s)
+            te = ds.ok & (ds.source == s)
+            x = [feats[tr], *(c[tr] for c in a)]
+            m = texture.train(None, np.tile(ds.label[tr], len(x)),
+                              np.tile(ds.source[tr], len(x)), spec,
+                              feats=np.concatenate(x), aug_feats=[])
+            for k, f in changed.items():
+                oof[k][te] = m.logits(f[te])
+        thr = {}
+        for s in srcs:
+            o = ev & (ds.source != s)
+            thr[s] = calibrate.thresholds(oof["as captured"][o], ds.label[o],
+                                          ds.source[o])["balanced"]
+        for k, o in oof.items():
+            per = [pad_metrics(o[ds.source == s], ds.label[ds.source == s])["auc"]
+                   for s in both]
+            acc = np.zeros(len(ds), bool)
+            for s in srcs:
+                acc[ds.source == s] = o[ds.source == s] >= thr[s]
+            apcer = float(acc[ev & (ds.label == 0)].mean())
+            bpcer = float((~acc[ev & (ds.label == 1)]).mean())
+            acers = [pad_metrics(o[ds.source == s], ds.label[ds.source == s],
+                                 threshold=thr[s])["acer"] for s in both]
+            print(f"| {name} | {k} | {np.mean(per):.3f} | "
+                  f"{pad_metrics(o[ev], ds.label[ev])['auc']:.3f} | {100 * apcer:.1f} | "
+                  f"{100 * bpcer:.1f} | {100 * np.mean(acers):.1f} |", flush=True)
+
+
 def seed_check(data_dir: str | None, seeds: tuple[int, ...] = (0, 1, 2)) -> None:
-    """Round 4's texture design, round 5's (all four bands) and the shipped one (round 6: the
-    middle two bands), each with and without the nuisance-attribute projection, over other
-    random draws of their
-    augmented copies: how far the metrics move by chance alone. ACER: at the balanced
-    threshold fitted on the other sources (nested_acer)."""
+    """Round 4's texture design, round 5's (all four bands), round 6's (the middle two bands)
+    and the shipped one (round 7: round 6 + frame-noise copies), each with and without the
+    nuisance-attribute projection, over other random draws of their augmented copies: how far
+    the metrics move by chance alone. ACER: at the balanced threshold fitted on the other
+    sources (nested_acer)."""
     ds = data.load(data_dir, DEFAULT_TEXTURE_SPEC, verbose=False)
     designs = {"round 4: YCrCb + HSV, crop + half size": row_spec({**_YCC_HSV,
                                                                     "bands": None})[1],
                "round 5: HSV with hue shift 60, all four bands": row_spec(dict(bands=None))[1],
-               "round 6, shipped: bands 2 and 3 of 4": DEFAULT_TEXTURE_SPEC}
+               "round 6: bands 2 and 3 of 4": DEFAULT_TEXTURE_SPEC,
+               "round 7, shipped: round 6 + frame-noise copies": DEFAULT_TEXTURE_SPEC}
     print("| design | NAP dims | augmentation seed | AUC per held-out source | mean AUC | "
           "pooled AUC | mean ACER % |\n|---|---:|---:|---|---:|---:|---:|")
     for name, spec in designs.items():
         feats = texture.features(ds.crops, spec)
         augs = {seed: texture.augmented_features(ds.crops, spec, seed=seed) for seed in seeds}
+        if name.startswith("round 7"):  # the noise copies drawn with the same seed
+            augs = {seed: a + texture.noise_copy_features(data_dir, spec, seed=seed)
+                    for seed, a in augs.items()}
         for nap in (0, texture.NAP_DIMS):
             for seed in seeds:
                 per, pooled, oof = texture_loso(ds, feats, augs[seed], texture.C_REG, spec,
@@ -365,8 +475,8 @@ def descriptor_check(data_dir: str | None) -> None:
     feats = texture.features(ds.crops, spec)
     _, _, shipped = texture_loso(ds, feats, [texture.features(aug_crops, spec)], texture.C_REG,
                                  spec)
-    row("shipped (round 6): kernel LBP of H (shifted 60), S, V, bands 2-3 of 4", shipped,
-        feats.shape[1])
+    row("round 6 (the shipped features): kernel LBP of H (shifted 60), S, V, bands 2-3 of 4",
+        shipped, feats.shape[1])
     oofs, dims = {}, {}
     for name, fn in descriptors.descriptors().items():
         x = np.stack([fn(c) for c in ds.crops])
@@ -419,6 +529,11 @@ def main(argv: list[str] | None = None) -> int:
                          "variants, pooled face-network features) against the shipped one")
     ap.add_argument("--round6", action="store_true",
                     help="only round 6's rows of the design table (which bands of the crop)")
+    ap.add_argument("--round7", action="store_true",
+                    help="only round 7's rows of the design table (frame-noise copies)")
+    ap.add_argument("--noise", action="store_true",
+                    help="only: held-out images with sensor noise added before alignment "
+                         "(round 6 against the shipped frame-noise copies)")
     args = ap.parse_args(argv)
     if args.descriptors:
         descriptor_check(args.data)
@@ -429,14 +544,23 @@ def main(argv: list[str] | None = None) -> int:
     if args.reflection:
         reflection_check(args.data)
         return 0
+    if args.noise:
+        noise_check(args.data)
+        return 0
     if args.robustness or args.quality:
         camera_change_check(args.data, quality=args.quality)
         return 0
-    rows = ROUND6 if args.round6 else GRID
+    if args.round6:
+        rows = [{"noise": None, **r} for r in ROUND6]
+    elif args.round7:
+        rows = ROUND7
+    else:
+        rows = GRID
     print("| crop px | context | LBP grid | cells kept | LBP radii | colours | hue shift | "
-          "mirror fold | scales | aug copies | WB + JPEG in copies | C | NAP dims | synthetic "
-          "attacks | AUC per held-out source | mean AUC | pooled AUC | mean ACER % |\n"
-          "|---:|---:|---|---|---|---|---:|---|---|---:|---|---:|---:|---|---|---:|---:|---:|",
+          "mirror fold | scales | aug copies | WB + JPEG in copies | frame-noise copies (grey "
+          "levels) | C | NAP dims | synthetic attacks | AUC per held-out source | mean AUC | "
+          "pooled AUC | mean ACER % |\n"
+          "|---:|---:|---|---|---|---|---:|---|---|---:|---|---|---:|---:|---|---|---:|---:|---:|",
           flush=True)
     for size, scale in sorted({(row_spec(g)[0]["size"], row_spec(g)[0]["scale"]) for g in rows}):
         ds = data.load(args.data, dataclasses.replace(DEFAULT_SPEC, size=size, scale=scale),
@@ -454,20 +578,27 @@ def main(argv: list[str] | None = None) -> int:
                 cache[key][r["wb_jpeg"]] = texture.augmented_features(
                     ds.crops, spec, copies=2, wb_jpeg=r["wb_jpeg"])
             feats, aug = cache[key]["feats"], cache[key][r["wb_jpeg"]]
+            aug = aug[:r["copies"]]
+            if r["noise"] is not None:
+                nkey = ("noise", r["noise"])
+                if nkey not in cache[key]:
+                    cache[key][nkey] = texture.noise_copy_features(args.data, spec, r["noise"])
+                aug = aug + cache[key][nkey]
             synth = synthetic_features(ds, spec, r["synth"]) if r["synth"] else None
-            per, pooled, oof = texture_loso(ds, feats, aug[:r["copies"]], r["C"], spec, synth,
-                                            nap=r["nap"])
+            per, pooled, oof = texture_loso(ds, feats, aug, r["C"], spec, synth, nap=r["nap"])
             acer = nested_acer(ds, oof, list(per))
             cells = ", ".join(f"{s} {v:.3f}" for s, v in per.items())
             rad = r["radius"]
             radii = rad if isinstance(rad, int) else ", ".join(map(str, rad))
             colours = " + ".join(texture.COLOUR_NAMES[c] for c in r["colors"])
             kept = "all" if r["bands"] is None else ", ".join(str(b + 1) for b in r["bands"])
+            noise = "none" if r["noise"] is None else f"{r['noise'][0]:g}-{r['noise'][1]:g}"
             print(f"| {size} | {scale} | {r['grid'][0]}x{r['grid'][1]} | {kept} | {radii} | "
                   f"{colours} | "
                   f"{r['hue']} | {'yes' if r['mirror'] else 'no'} | "
                   f"{', '.join(map(str, r['scales']))} | "
-                  f"{r['copies']} | {'yes' if r['wb_jpeg'] else 'no'} | {r['C']} | {r['nap']} | "
+                  f"{r['copies']} | {'yes' if r['wb_jpeg'] else 'no'} | {noise} | {r['C']} | "
+                  f"{r['nap']} | "
                   f"{r['synth'] or 'none'} | {cells} | {np.mean(list(per.values())):.3f} | "
                   f"{pooled:.3f} | {100 * acer:.1f} |", flush=True)
     return 0

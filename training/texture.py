@@ -3,7 +3,8 @@
 Uses its own crop (``fastlive.passive.DEFAULT_TEXTURE_SPEC``: 160 px from the same alignment
 with 1.25x the context, LBP radius 1 of the H (shifted by 60), S and V channels in the middle
 two of 4 horizontal bands (eyes, nose/mouth), bins folded into mirror classes), made by the
-same ``fastlive.passive.prepare``.
+same ``fastlive.passive.prepare``; trained on the real crops, one invariance copy of each and
+one frame-noise copy of each (FRAME_NOISE).
 
 Shipped as plain JSON weights (standardization mean/scale, coefficients, intercept) that
 ``fastlive.passive.PassiveScorer`` applies with numpy.
@@ -29,12 +30,34 @@ COPIES = 1
 # cross-source protocol (python -m training.sweep): 1 raised the pooled AUC and lowered the
 # ACER at thresholds fitted on other sources.
 NAP_DIMS = 1
+# Frame-noise copies (round 7): every training image once more with sensor noise added to the
+# whole source image before detection and alignment (augment.frame_noise, standard deviation
+# uniform in this range, grey levels), for live and attack alike. The LBP reads pixel grain,
+# and every training image is a JPEG-compressed capture with little of it: without these copies
+# a noisier camera's prints and replays read as live (models/README.md, `python -m
+# training.sweep --noise`). None: no such copies.
+FRAME_NOISE: tuple[float, float] | None = (0.0, 5.0)
 # How the colour conversions of InputSpec.lbp_colors are named in tables and the manifest.
 COLOUR_NAMES = {"ycrcb": "YCrCb", "hsv": "HSV", "lab": "Lab", "bgr": "BGR"}
 
 
 def features(crops: np.ndarray, spec: InputSpec) -> np.ndarray:
     return np.stack([texture_features(c, spec) for c in crops]).astype(np.float64)
+
+
+def noise_copy_features(data_dir, spec: InputSpec, noise: tuple[float, float] | None = FRAME_NOISE,
+                        *, seed: int = 0) -> list[np.ndarray]:
+    """Texture features of the frame-noise copies of every image of the data set (``[]`` when
+    ``noise`` is None), row-aligned with ``data.load(data_dir, spec)`` (same rows and faces)."""
+    from training import data
+
+    if noise is None:
+        return []
+    lo, hi = noise
+    ds = data.load(data_dir, spec, verbose=False,
+                   change=lambda img, rng: augment.frame_noise(img, rng, lo, hi),
+                   change_key=f"frame_noise:{lo}:{hi}", change_seed=seed)
+    return [features(ds.crops, spec)]
 
 
 class TextureModel:
