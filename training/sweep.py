@@ -185,18 +185,42 @@ def loso_aucs(ds: data.Dataset, oof: np.ndarray) -> tuple[dict, float]:
     return per, float(pad_metrics(oof[ev], ds.label[ev])["auc"])
 
 
-def nested_acer(ds: data.Dataset, oof: np.ndarray, sources: list[str]) -> float:
-    """Mean over ``sources`` of the ACER at the ``balanced`` threshold fitted on the OTHER
-    sources' out-of-source logits (the rule training.reproduce uses, on raw logits: the
-    calibration is monotone, so the decisions are the same)."""
+def nested_thresholds(ds: data.Dataset, oof: np.ndarray, sources: list[str]) -> dict[str, float]:
+    """Per source in ``sources``: the ``balanced`` threshold fitted on the OTHER sources'
+    out-of-source logits (the rule training.reproduce uses, on raw logits: the calibration is
+    monotone, so the decisions are the same)."""
     ev = ds.ok & (ds.source != data.ZJU) & np.isfinite(oof)
-    acers = []
+    out = {}
     for s in sources:
         o = ev & (ds.source != s)
-        thr = calibrate.thresholds(oof[o], ds.label[o], ds.source[o])["balanced"]
+        out[s] = calibrate.thresholds(oof[o], ds.label[o], ds.source[o])["balanced"]
+    return out
+
+
+def nested_acer(ds: data.Dataset, oof: np.ndarray, sources: list[str],
+                thresholds: dict[str, float] | None = None) -> float:
+    """Mean over ``sources`` of the ACER of ``oof`` at each source's nested_thresholds (of
+    ``oof`` itself unless ``thresholds`` are given)."""
+    thr = nested_thresholds(ds, oof, sources) if thresholds is None else thresholds
+    acers = []
+    for s in sources:
         te = ds.source == s
-        acers.append(pad_metrics(oof[te], ds.label[te], threshold=thr)["acer"])
+        acers.append(pad_metrics(oof[te], ds.label[te], threshold=thr[s])["acer"])
     return float(np.mean(acers))
+
+
+def fit_per_source(ds: data.Dataset, feats: np.ndarray, augs: list[np.ndarray], spec,
+                   c_reg: float = texture.C_REG) -> dict[str, texture.TextureModel]:
+    """Per held-out source (ZJU is training data only): a texture model trained on the other
+    sources' rows of ``feats`` and of each augmented copy in ``augs`` (row-aligned)."""
+    out = {}
+    for s in [s for s in data.source_names(ds) if s != data.ZJU]:
+        tr = ds.ok & (ds.source != s)
+        n = 1 + len(augs)
+        x = np.concatenate([feats[tr], *(a[tr] for a in augs)])
+        out[s] = texture.train(None, np.tile(ds.label[tr], n), np.tile(ds.source[tr], n), spec,
+                               c_reg=c_reg, feats=x, aug_feats=[])
+    return out
 
 
 def _wb(img: np.ndarray, r: float, b: float) -> np.ndarray:
@@ -279,18 +303,6 @@ def camera_change_check(data_dir: str | None, quality: bool) -> None:
     changed = {k: {s: np.stack([fn(ds.crops[i]) for i in held[s]]) for s in srcs}
                for k, fn in CAMERA_CHANGES.items()}
 
-    def fit_all(x: np.ndarray, ax: np.ndarray | list[np.ndarray], c_reg: float) -> dict:
-        out = {}
-        axs = ax if isinstance(ax, list) else [ax]
-        for s in srcs:
-            tr = ds.ok & (ds.source != s)
-            n = 1 + len(axs)
-            out[s] = texture.train(None, np.tile(ds.label[tr], n), np.tile(ds.source[tr], n),
-                                   spec, c_reg=c_reg,
-                                   feats=np.concatenate([x[tr], *(a[tr] for a in axs)]),
-                                   aug_feats=[])
-        return out
-
     def score(models: dict, fx) -> dict[str, np.ndarray]:
         res = {}
         for k in CAMERA_CHANGES:
@@ -307,29 +319,30 @@ def camera_change_check(data_dir: str | None, quality: bool) -> None:
                             ("texture, round 5 (all four bands)",
                              row_spec(dict(bands=None))[1])):
             aug = texture.augmented_features(ds.crops, other)[0]
-            models[name] = score(fit_all(texture.features(ds.crops, other), aug, texture.C_REG),
+            models[name] = score(fit_per_source(ds, texture.features(ds.crops, other), [aug],
+                                                other),
                                  lambda c, o=other: texture.features(c, o))
         for wb_jpeg in (False, True):
             aug = texture.augmented_features(ds.crops, spec, wb_jpeg=wb_jpeg)[0]
             name = ("texture, round 6 (copies with WB + JPEG)" if wb_jpeg
                     else "texture, round 6 bands with round-3 copies")
-            models[name] = score(fit_all(feats, aug, texture.C_REG),
+            models[name] = score(fit_per_source(ds, feats, [aug], spec),
                                  lambda c: texture.features(c, spec))
             if wb_jpeg:
                 models["texture, round 7, shipped (+ frame-noise copies)"] = score(
-                    fit_all(feats, [aug, *texture.noise_copy_features(data_dir, spec)],
-                            texture.C_REG), lambda c: texture.features(c, spec))
+                    fit_per_source(ds, feats, [aug, *texture.noise_copy_features(data_dir, spec)],
+                                   spec), lambda c: texture.features(c, spec))
     else:
         # the invariance copies' crops themselves: the quality statistics need the pixels
         rng = np.random.default_rng(1000)
         aug_crops = np.stack([augment.invariance(c, rng) for c in ds.crops])
-        tex = score(fit_all(feats, texture.features(aug_crops, spec), texture.C_REG),
+        tex = score(fit_per_source(ds, feats, [texture.features(aug_crops, spec)], spec),
                     lambda c: texture.features(c, spec))
         models["texture"] = tex
         for chroma in (False, True):
             name = "sharpness + HSV moments" if chroma else "sharpness"
-            q = score(fit_all(quality_features(ds.crops, chroma),
-                              quality_features(aug_crops, chroma), 0.1),
+            q = score(fit_per_source(ds, quality_features(ds.crops, chroma),
+                                     [quality_features(aug_crops, chroma)], spec, 0.1),
                       lambda c, ch=chroma: quality_features(c, ch))
             models[name] = q
             models[f"texture + {name}"] = {k: tex[k] + q[k] for k in CAMERA_CHANGES}
@@ -394,20 +407,11 @@ def noise_check(data_dir: str | None) -> None:
           "mean ACER % |\n|---|---|---:|---:|---:|---:|---:|")
     for name, a in designs.items():
         oof = {k: np.full(len(ds), np.nan) for k in changed}
-        for s in srcs:
-            tr = ds.ok & (ds.source != s)
+        for s, m in fit_per_source(ds, feats, a, spec).items():
             te = ds.ok & (ds.source == s)
-            x = [feats[tr], *(c[tr] for c in a)]
-            m = texture.train(None, np.tile(ds.label[tr], len(x)),
-                              np.tile(ds.source[tr], len(x)), spec,
-                              feats=np.concatenate(x), aug_feats=[])
             for k, f in changed.items():
                 oof[k][te] = m.logits(f[te])
-        thr = {}
-        for s in srcs:
-            o = ev & (ds.source != s)
-            thr[s] = calibrate.thresholds(oof["as captured"][o], ds.label[o],
-                                          ds.source[o])["balanced"]
+        thr = nested_thresholds(ds, oof["as captured"], srcs)
         for k, o in oof.items():
             per = [pad_metrics(o[ds.source == s], ds.label[ds.source == s])["auc"]
                    for s in both]
@@ -416,11 +420,10 @@ def noise_check(data_dir: str | None) -> None:
                 acc[ds.source == s] = o[ds.source == s] >= thr[s]
             apcer = float(acc[ev & (ds.label == 0)].mean())
             bpcer = float((~acc[ev & (ds.label == 1)]).mean())
-            acers = [pad_metrics(o[ds.source == s], ds.label[ds.source == s],
-                                 threshold=thr[s])["acer"] for s in both]
             print(f"| {name} | {k} | {np.mean(per):.3f} | "
                   f"{pad_metrics(o[ev], ds.label[ev])['auc']:.3f} | {100 * apcer:.1f} | "
-                  f"{100 * bpcer:.1f} | {100 * np.mean(acers):.1f} |", flush=True)
+                  f"{100 * bpcer:.1f} | {100 * nested_acer(ds, o, both, thr):.1f} |",
+                  flush=True)
 
 
 def seed_check(data_dir: str | None, seeds: tuple[int, ...] = (0, 1, 2)) -> None:
