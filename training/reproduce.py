@@ -133,7 +133,7 @@ def loso(ds: data.Dataset, dst: data.Dataset, spec: InputSpec, tex_spec: InputSp
     for S are fitted on the OOF logits of the OTHER sources only, then S is scored with them.
     Returns the per-fold rows and the OOF logits (for the shipped fusion). ``feats`` /
     ``aug_feats``: the texture features of ``dst``'s crops and of their augmented copies
-    (:func:`texture_features`; default: computed here, invariance copies only)."""
+    (:func:`texture_training_set`; default: computed here, invariance copies only)."""
     # ZJU Eyeblink frames are extra live training data, not one of the protocol's sources
     srcs = [s for s in data.source_names(ds) if s != data.ZJU]
     if feats is None:
@@ -180,8 +180,8 @@ def loso(ds: data.Dataset, dst: data.Dataset, spec: InputSpec, tex_spec: InputSp
     return rows, {"cnn": c_oof, "texture": x_oof}
 
 
-def texture_features(data_dir: Path | None, dst: data.Dataset, tex_spec: InputSpec, *,
-                     seed: int) -> tuple[np.ndarray, list[np.ndarray]]:
+def texture_training_set(data_dir: Path | None, dst: data.Dataset, tex_spec: InputSpec, *,
+                         seed: int) -> tuple[np.ndarray, list[np.ndarray]]:
     """The shipped texture training set's features: the real crops', and those of one
     invariance copy (texture.augmented_features) and one frame-noise copy
     (texture.noise_copy_features) of each, row-aligned with ``dst``."""
@@ -401,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
     runs.mkdir(parents=True, exist_ok=True)
     oof_path = runs / "oof.npz"
     t1 = time.time()
-    feats, aug_feats = texture_features(args.data, dst, tex_spec, seed=args.seed)
+    feats, aug_feats = texture_training_set(args.data, dst, tex_spec, seed=args.seed)
     print(f"texture features: real crops and {len(aug_feats)} copies of each "
           f"({time.time() - t1:.0f} s)", flush=True)
     if not args.no_loso:
