@@ -82,6 +82,53 @@ def test_detect_in_crop_turns_a_sideways_face_upright(det, data_dir, path):
     assert scores[0] > max(scores[1:]), scores
 
 
+def _roll(face) -> float:
+    """Angle of the eye line (right eye -> left eye keypoint), degrees: about 0 upright."""
+    d = face.keypoints[1] - face.keypoints[0]
+    return float(np.degrees(np.arctan2(d[1], d[0])))
+
+
+@pytest.mark.parametrize("path", ["selfrecorded/saikan45/live/10.jpg",
+                                  "selfrecorded/jtboing/live/195.jpg"])
+def test_orientation_check_turns_a_false_upright_face(data_dir, path):
+    # Sideways phone crops in which YuNet finds an "upright" face made of the sideways one (low
+    # score, keypoints level): the orientation check finds it a quarter turn away, scored
+    # higher, with keypoints along the real face (eye line vertical), so the aligned crop is
+    # upright: YuNet scores it higher as it is than turned by 90, 180 or 270 degrees.
+    img = cv2.imread(str(data_dir / path))
+    plain = FaceDetector(orientation_check=False).detect(img)[0]
+    assert plain.score < 0.85 and abs(_roll(plain)) < 30
+    checker = FaceDetector()
+    f = checker.detect(img)[0]
+    assert f.score > plain.score + 0.05 and 60 < abs(_roll(f)) < 120
+    assert checker.detect_in_crop(img).keypoints.tolist() == f.keypoints.tolist()
+    crop, _ = prepare(img, f, DEFAULT_TEXTURE_SPEC, tensor=False)
+    scores = [(r[0].score if (r := checker.detect(np.ascontiguousarray(np.rot90(crop, k)),
+                                                  pad=0.25)) else 0.0) for k in range(4)]
+    assert scores[0] > max(scores[1:]), scores
+
+
+def test_orientation_check_turns_a_sideways_print_in_a_frame(det, data_dir):
+    # A NUAA print frame turned a quarter turn: YuNet alone finds a false upright face in it
+    # (tests/test_attacks.py, rot90); with the check the keypoints lie along the sideways face.
+    img = np.ascontiguousarray(np.rot90(cv2.imread(
+        str(data_dir / "nuaa/spoof/0001/0001_00_04_03_0.jpg")), 1))
+    plain = FaceDetector(orientation_check=False).detect(img)
+    assert plain and abs(_roll(plain[0])) < 30
+    f = det.detect(img)[0]
+    assert 60 < abs(_roll(f)) < 120
+    x, y, w, h = f.box
+    assert ((f.keypoints >= [x, y]) & (f.keypoints <= [x + w, y + h])).all()
+
+
+def test_orientation_check_leaves_upright_faces_alone(det, frame):
+    # Faces YuNet is sure of (every upright NUAA frame scores 0.88 or more) are not re-checked.
+    a = det.detect(frame)[0]
+    b = FaceDetector(orientation_check=False).detect(frame)[0]
+    assert a.box == b.box and a.keypoints.tolist() == b.keypoints.tolist()
+    assert abs(_roll(a)) < 15
+
+
 @pytest.mark.skipif(not haar_available(), reason="this OpenCV ships no Haar cascades (5.x)")
 def test_haar_backend_finds_the_face(frame, det):
     haar = FaceDetector("haar")
@@ -108,6 +155,11 @@ def test_missing_yunet_falls_back_with_one_warning(monkeypatch, tmp_path):
 def test_bad_parameters(kw):
     with pytest.raises(ValueError):
         FaceDetector(**kw)
+
+
+def test_orientation_check_must_be_a_bool():
+    with pytest.raises(TypeError, match="orientation_check"):
+        FaceDetector(orientation_check="yes")
 
 
 def test_bad_frame_names_the_argument(det):

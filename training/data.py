@@ -25,7 +25,8 @@ import numpy as np
 
 from fastlive.passive import DEFAULT_SPEC, InputSpec, prepare
 
-CACHE_VERSION = 3
+# 4: FaceDetector's orientation check (sideways faces found upright by YuNet are turned).
+CACHE_VERSION = 4
 ROOT = Path(__file__).resolve().parent
 CACHE_DIR = ROOT / "cache"
 # Frames taken from each ZJU Eyeblink clip (live, 10 subjects): every ZJU_STEP-th frame.
