@@ -100,7 +100,7 @@ def test_frame_change_keeps_rows_and_faces_and_changes_pixels(data_dir, tiny_tex
     kw = dict(sources=["nuaa", "shubhamlala", "saikan45"], limit_per_source=12, cache=False,
               verbose=False, change_key="frame_noise:4:4")
 
-    def noise(img, rng):
+    def noise(img, rng, face):
         return augment.frame_noise(img, rng, 4.0, 4.0)
 
     a = data.load(data_dir, DEFAULT_TEXTURE_SPEC, change=noise, change_seed=1, **kw)
@@ -127,6 +127,22 @@ def test_frame_noise_draws_its_level_from_the_range():
     assert 0.9 < min(sds) and max(sds) < 6.1 and max(sds) - min(sds) > 2.0
     fixed = augment.frame_noise(flat, np.random.default_rng(0), 3.0, 3.0).astype(float)
     assert abs((fixed - 128).std() - 3.0) < 0.1
+
+
+def test_frame_resolution_brings_the_face_to_the_side_drawn():
+    from training import augment
+
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 256, (300, 400, 3), dtype=np.uint8)
+    same = augment.frame_resolution(img, np.random.default_rng(1), 60.0, 80.0, 120.0)
+    assert same is img  # the face (60 px) is already smaller than any side drawn
+    out = augment.frame_resolution(img, np.random.default_rng(1), 200.0, 50.0, 50.0)
+    assert out.shape == img.shape and out.dtype == np.uint8
+    # a quarter of the resolution: white noise is averaged over about 4x4 pixels
+    assert 0.15 < out.astype(float).std() / img.astype(float).std() < 0.4
+    small = augment.frame_resolution(img, np.random.default_rng(1), 200.0, 50.0, 50.0,
+                                     jpeg_quality=50)
+    assert small.shape == img.shape and not np.array_equal(small, out)
 
 
 def test_weighted_thresholds_balance_sources():

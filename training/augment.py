@@ -52,6 +52,27 @@ def frame_noise(img: np.ndarray, rng: np.random.Generator, lo: float = 0.0,
     return np.clip(img + rng.normal(0.0, s, img.shape) + 0.5, 0, 255).astype(np.uint8)
 
 
+def frame_resolution(img: np.ndarray, rng: np.random.Generator, face_side: float, lo: float,
+                     hi: float, *, jpeg_quality: int | None = None) -> np.ndarray:
+    """A lower-resolution camera, on a whole source image (before detection and alignment): the
+    image is downscaled (``cv2.INTER_AREA``, as a sensor with fewer pixels integrates the light)
+    so that the face, ``face_side`` pixels across, becomes a side drawn uniformly from [``lo``,
+    ``hi``] pixels, then upscaled back to its own size (bilinear), so the face keeps its
+    coordinates and the alignment resamples it as it resamples a low-resolution camera's frame.
+    Unchanged where the face is already no larger than the side drawn. ``jpeg_quality``: the
+    low-resolution image is also JPEG-compressed at that quality (a webcam's MJPEG stream)."""
+    t = rng.uniform(lo, hi)
+    r = t / max(float(face_side), 1.0)
+    if r >= 1.0:
+        return img
+    h, w = img.shape[:2]
+    small = cv2.resize(img, (max(1, round(w * r)), max(1, round(h * r))),
+                       interpolation=cv2.INTER_AREA)
+    if jpeg_quality is not None:
+        small = jpeg(small, jpeg_quality)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
 def photometric(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     x = _f(img)
     if rng.random() < 0.8:  # exposure / contrast / gamma

@@ -23,6 +23,7 @@ from typing import Callable
 
 import numpy as np
 
+from fastlive.detect import Face
 from fastlive.passive import DEFAULT_SPEC, InputSpec, prepare
 
 # 4: FaceDetector's orientation check (sideways faces found upright by YuNet are turned).
@@ -112,16 +113,17 @@ def _cache_key(spec: InputSpec, rows: list[dict[str, str]], change_key: str = ""
 def load(data_dir: Path | None = None, spec: InputSpec = DEFAULT_SPEC, *,
          sources: list[str] | None = None, limit_per_source: int | None = None,
          cache: bool = True, verbose: bool = True,
-         change: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None,
+         change: Callable[[np.ndarray, np.random.Generator, Face], np.ndarray] | None = None,
          change_key: str = "", change_seed: int = 0) -> Dataset:
     """Preprocess the shared data (or a subset) into aligned crops, using the cache.
 
-    ``change(image, rng)``: applied to every source image (frame or tight crop) before
-    ``prepare``, as a different camera would change it (e.g. ``augment.frame_noise``); the
-    face is still detected on the unchanged image, so the rows, detections and alignment are
-    those of the unchanged data set and only the pixels differ. ``rng`` is seeded per image
-    from (``change_seed``, row). ``change_key`` names the change (and its parameters) in the
-    cache key and is required with ``change``."""
+    ``change(image, rng, face)``: applied to every source image (frame or tight crop) before
+    ``prepare``, as a different camera would change it (e.g. ``augment.frame_noise``,
+    ``augment.frame_resolution``), and returns an image of the same size; the face is still
+    detected on the unchanged image (``face``, given to the change), so the rows, detections
+    and alignment are those of the unchanged data set and only the pixels differ. ``rng`` is
+    seeded per image from (``change_seed``, row). ``change_key`` names the change (and its
+    parameters) in the cache key and is required with ``change``."""
     from fastlive.detect import FaceDetector
 
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
@@ -156,7 +158,7 @@ def load(data_dir: Path | None = None, spec: InputSpec = DEFAULT_SPEC, *,
             crop, dname, side = blank, "none", 0.0
         else:
             if change is not None:
-                img = change(img, np.random.default_rng([change_seed, i]))
+                img = change(img, np.random.default_rng([change_seed, i]), face)
             crop, _ = prepare(img, face, spec, tensor=False)
             dname, side = face.detector, float(max(face.box[2], face.box[3]))
         cols["crops"].append(crop)

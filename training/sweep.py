@@ -372,11 +372,11 @@ def _correlated_noise(img: np.ndarray, rng: np.random.Generator, s: float) -> np
 # A noisier camera than any in the data, applied to the held-out source images before
 # detection and alignment (data.load's ``change``); standard deviations in grey levels.
 FRAME_CHANGES = {
-    "noise 2": lambda img, rng: augment.frame_noise(img, rng, 2.0, 2.0),
-    "noise 4": lambda img, rng: augment.frame_noise(img, rng, 4.0, 4.0),
-    "noise 4 + JPEG q90": lambda img, rng: augment.jpeg(
+    "noise 2": lambda img, rng, face: augment.frame_noise(img, rng, 2.0, 2.0),
+    "noise 4": lambda img, rng, face: augment.frame_noise(img, rng, 4.0, 4.0),
+    "noise 4 + JPEG q90": lambda img, rng, face: augment.jpeg(
         augment.frame_noise(img, rng, 4.0, 4.0), 90),
-    "correlated noise 3": lambda img, rng: _correlated_noise(img, rng, 3.0),
+    "correlated noise 3": lambda img, rng, face: _correlated_noise(img, rng, 3.0),
 }
 
 
@@ -388,17 +388,61 @@ def noise_check(data_dir: str | None) -> None:
     balanced threshold fitted on the other sources' unchanged out-of-source logits."""
     spec = DEFAULT_TEXTURE_SPEC
     ds = data.load(data_dir, spec, verbose=False)
-    srcs = [s for s in data.source_names(ds) if s != data.ZJU]
-    both = [s for s in srcs if len(set(ds.label[ds.source == s].tolist())) == 2]
-    feats = texture.features(ds.crops, spec)
     aug = texture.augmented_features(ds.crops, spec)
     designs = {"round 6 (no frame-noise copies)": aug,
                "round 7, shipped (frame-noise copies 0-5)":
                    aug + texture.noise_copy_features(data_dir, spec),
                "frame-noise copies 0-3 (not shipped)":
                    aug + texture.noise_copy_features(data_dir, spec, (0.0, 3.0))}
+    frame_change_table(data_dir, ds, designs, FRAME_CHANGES)
+
+
+def _face_side(face) -> float:
+    return float(max(face.box[2], face.box[3]))
+
+
+# A lower-resolution camera than those in the data (the face at most this many pixels across),
+# and the same with its stream's JPEG compression; applied to the held-out source images before
+# detection and alignment.
+RESOLUTION_CHANGES = {
+    "face 128 px": lambda img, rng, face: augment.frame_resolution(
+        img, rng, _face_side(face), 128.0, 128.0),
+    "face 80 px": lambda img, rng, face: augment.frame_resolution(
+        img, rng, _face_side(face), 80.0, 80.0),
+    "face 80 px + JPEG q80": lambda img, rng, face: augment.frame_resolution(
+        img, rng, _face_side(face), 80.0, 80.0, jpeg_quality=80),
+    "noise 4": FRAME_CHANGES["noise 4"],
+}
+
+
+def resolution_check(data_dir: str | None) -> None:
+    """Held-out source images at a lower resolution (RESOLUTION_CHANGES), scored by the shipped
+    texture design (round 8: invariance and frame-noise copies) and by the same trained with
+    frame-resolution copies as well (augment.frame_resolution, the face brought to a side drawn
+    from each range), as noise_check's table."""
+    spec = DEFAULT_TEXTURE_SPEC
+    ds = data.load(data_dir, spec, verbose=False)
+    base = texture.augmented_features(ds.crops, spec) + texture.noise_copy_features(
+        data_dir, spec, (0.0, 5.0))
+    designs = {"round 8, shipped (no frame-resolution copies)": base}
+    for faces in ((96.0, 320.0), (64.0, 256.0), (64.0, 160.0)):
+        designs[f"+ frame-resolution copies, face {faces[0]:g}-{faces[1]:g} px"] = (
+            base + texture.resolution_copy_features(data_dir, spec, faces))
+    frame_change_table(data_dir, ds, designs, RESOLUTION_CHANGES)
+
+
+def frame_change_table(data_dir: str | None, ds: data.Dataset, designs: dict[str, list],
+                       changes: dict) -> None:
+    """Per design (augmented-copy features row-aligned with ``ds``) and per change of the
+    held-out images (``data.load``'s ``change``, and the images as captured): mean and pooled
+    AUC, APCER / BPCER (all held-out attacks / live pooled) and mean ACER at the balanced
+    threshold fitted on the other sources' unchanged out-of-source logits."""
+    spec = DEFAULT_TEXTURE_SPEC
+    srcs = [s for s in data.source_names(ds) if s != data.ZJU]
+    both = [s for s in srcs if len(set(ds.label[ds.source == s].tolist())) == 2]
+    feats = texture.features(ds.crops, spec)
     changed = {"as captured": feats}
-    for k, fn in FRAME_CHANGES.items():
+    for k, fn in changes.items():
         changed[k] = texture.features(data.load(data_dir, spec, verbose=False, change=fn,
                                                 change_key=f"sweep:{k}", change_seed=100).crops,
                                       spec)
@@ -537,6 +581,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--noise", action="store_true",
                     help="only: held-out images with sensor noise added before alignment "
                          "(round 6 against the shipped frame-noise copies)")
+    ap.add_argument("--resolution", action="store_true",
+                    help="only: held-out images at a lower resolution (the shipped design "
+                         "against frame-resolution copies in training)")
     args = ap.parse_args(argv)
     if args.descriptors:
         descriptor_check(args.data)
@@ -549,6 +596,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.noise:
         noise_check(args.data)
+        return 0
+    if args.resolution:
+        resolution_check(args.data)
         return 0
     if args.robustness or args.quality:
         camera_change_check(args.data, quality=args.quality)

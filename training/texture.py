@@ -55,8 +55,24 @@ def noise_copy_features(data_dir, spec: InputSpec, noise: tuple[float, float] | 
         return []
     lo, hi = noise
     ds = data.load(data_dir, spec, verbose=False,
-                   change=lambda img, rng: augment.frame_noise(img, rng, lo, hi),
+                   change=lambda img, rng, face: augment.frame_noise(img, rng, lo, hi),
                    change_key=f"frame_noise:{lo}:{hi}", change_seed=seed)
+    return [features(ds.crops, spec)]
+
+
+def resolution_copy_features(data_dir, spec: InputSpec, faces: tuple[float, float], *,
+                             seed: int = 0) -> list[np.ndarray]:
+    """Texture features of frame-resolution copies of every image of the data set (as a
+    lower-resolution camera would give it: augment.frame_resolution, the face a side drawn from
+    ``faces``, pixels), row-aligned with ``data.load(data_dir, spec)``. Not in the shipped
+    training set (``python -m training.sweep --resolution``: they do not help)."""
+    from training import data
+
+    lo, hi = faces
+    ds = data.load(data_dir, spec, verbose=False,
+                   change=lambda img, rng, face: augment.frame_resolution(
+                       img, rng, max(face.box[2], face.box[3]), lo, hi),
+                   change_key=f"frame_resolution:{lo}:{hi}", change_seed=seed + 1)
     return [features(ds.crops, spec)]
 
 
