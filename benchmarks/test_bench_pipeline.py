@@ -61,6 +61,18 @@ def test_bench_yunet_alone(benchmark, frames, detector, size):
     assert len(faces) == 1 and faces[0].keypoints is not None
 
 
+def test_bench_yunet_with_orientation_check(benchmark, data_dir, detector):
+    """A frame in which YuNet finds a false upright face in a sideways one (a NUAA print frame
+    turned a quarter turn, score below detect.ORIENT_CHECK_BELOW): detection plus the
+    orientation check (three more YuNet runs on a 128 px region). Compare with
+    test_bench_yunet_alone[640x480] (a 480x640 frame here)."""
+    frame = np.ascontiguousarray(np.rot90(cv2.imread(
+        str(data_dir / "nuaa/spoof/0001/0001_00_04_03_0.jpg"))))
+    faces = benchmark(detector.detector.detect, frame)
+    d = faces[0].keypoints[1] - faces[0].keypoints[0]
+    assert abs(abs(np.degrees(np.arctan2(d[1], d[0]))) - 90) < 30  # turned by the check
+
+
 def _warm_stream(frame, redetect_every):
     """A detector and a session that has seen ``frame`` 5 times (30 fps clock), ready to time."""
     det = LivenessDetector(Config(redetect_every=redetect_every))

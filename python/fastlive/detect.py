@@ -60,8 +60,8 @@ ROTATIONS = (1, 3)
 # region around them (ORIENT_CONTEXT x the box's longer side, resized to ORIENT_SIDE px),
 # upright and turned a quarter turn each way; a turn whose face scores ORIENT_MARGIN more
 # than the upright one replaces the face (box and keypoints in frame coordinates, so the
-# alignment turns it upright). Three YuNet runs at 128x128, about 1 ms each, only for such
-# faces.
+# alignment turns it upright). Three YuNet runs at 128x128, about 4 ms in all, only for such
+# faces (benchmarks/test_bench_pipeline.py::test_bench_yunet_with_orientation_check).
 ORIENT_CHECK_BELOW = 0.85
 ORIENT_CONTEXT = 1.6
 ORIENT_SIDE = 128
