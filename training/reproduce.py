@@ -40,7 +40,8 @@ from fastlive.passive import DEFAULT_SPEC, DEFAULT_TEXTURE_SPEC, InputSpec
 from training import calibrate, cnn, data, texture
 
 ROOT = Path(__file__).resolve().parent.parent
-VERSION = "0.5.0"
+# models/manifest.json "version": 0.<round>.0 since round 8 (rounds 5-7 all shipped as 0.5.0)
+VERSION = "0.8.0"
 EPOCHS = 12
 
 

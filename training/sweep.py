@@ -382,15 +382,15 @@ FRAME_CHANGES = {
 
 def noise_check(data_dir: str | None) -> None:
     """Held-out source images with sensor noise added before alignment (FRAME_CHANGES), scored
-    by round 6's texture model, by the shipped one (frame-noise copies of 0-5 grey levels in
+    by round 6's texture design, by the shipped one (frame-noise copies of 0-5 grey levels in
     training) and by one with copies of 0-3 grey levels: mean and
     pooled AUC, and APCER / BPCER (all held-out attacks / live pooled) and mean ACER at the
     balanced threshold fitted on the other sources' unchanged out-of-source logits."""
     spec = DEFAULT_TEXTURE_SPEC
     ds = data.load(data_dir, spec, verbose=False)
     aug = texture.augmented_features(ds.crops, spec)
-    designs = {"round 6 (no frame-noise copies)": aug,
-               "round 7, shipped (frame-noise copies 0-5)":
+    designs = {"no frame-noise copies (round 6's design)": aug,
+               "frame-noise copies 0-5 (rounds 7 and 8, shipped)":
                    aug + texture.noise_copy_features(data_dir, spec),
                "frame-noise copies 0-3 (not shipped)":
                    aug + texture.noise_copy_features(data_dir, spec, (0.0, 3.0))}
