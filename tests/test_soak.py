@@ -1,9 +1,9 @@
 """Soak and concurrency (issue 5, item 4; docs/security.md "Soak").
 
 * Soak: ``FASTLIVE_SOAK_FRAMES`` frames (default 2,000 in CI; the full run is 20,000) of real
-  video through ``fastlive.score_frame``: the floor of resident memory (the lowest of the
-  samples in the last third of the run against the lowest in the first third after warm-up)
-  grows by less than 5 MB, no thread and no file descriptor is leaked.
+  video through ``fastlive.score_frame``: resident memory (the median of the samples in the
+  last third of the run against the median of the first third after warm-up) grows by less
+  than 5 MB, no thread and no file descriptor is leaked.
 * Stress: one shared LivenessDetector, 4 threads x 4 sessions fed interleaved real video: every
   result is identical to scoring each stream alone, serially.
 """
@@ -108,17 +108,21 @@ def test_soak_score_frame_memory_threads_fds(clips):
     rss.append(round(_rss_mb(), 2))
     # Resident memory swings between samples (the allocator's free lists, and in the sanitized
     # run AddressSanitizer's quarantine: +-15 MB seen there with no trend). A leak raises the
-    # floor, so compare the lowest sample of the last third with the lowest of the first third.
+    # whole level, so compare the median of the last third of the samples with the median of
+    # the first third (was: their lowest samples, which one low sample in the first third could
+    # turn into "growth": +6.3 MB from samples that went 1333, 1340, 1332, 1325, 1342, 1342 ...
+    # 1340, 1335, 1345, 1343, 1331, 1331 MB in a sanitized CI run).
     third = max(1, len(rss) // 3)
-    growth = min(rss[-third:]) - min([rss0, *rss[:third]])
+    growth = float(np.median(rss[-third:]) - np.median([rss0, *rss[:third]]))
     print(f"\nsoak: {SOAK_FRAMES} frames in {elapsed:.1f} s "
           f"({1e3 * elapsed / SOAK_FRAMES:.2f} ms/frame), RSS after warm-up {rss0:.1f} MB, "
-          f"floor growth {growth:+.2f} MB, RSS samples (every {RSS_EVERY * max(1, len(rss) // 10)} "
-          f"frames) {rss[::max(1, len(rss) // 10)]}, decisions {decisions}, "
+          f"growth of the median {growth:+.2f} MB, RSS samples (every "
+          f"{RSS_EVERY * max(1, len(rss) // 10)} frames) {rss[::max(1, len(rss) // 10)]}, "
+          f"decisions {decisions}, "
           f"faces {n_faces}, native threads {threads0}->{_native_threads()}, "
           f"fds {fds0}->{_fds()}")
     assert n_faces > SOAK_FRAMES // 2, "faces were not found: the soak did not exercise scoring"
-    assert growth < RSS_LIMIT_MB, f"RSS floor grew by {growth:.2f} MB over {SOAK_FRAMES} frames"
+    assert growth < RSS_LIMIT_MB, f"RSS grew by {growth:.2f} MB over {SOAK_FRAMES} frames"
     assert _native_threads() == threads0, "native threads leaked"
     assert threading.active_count() == pythreads0, "Python threads leaked"
     assert _fds() == fds0, "file descriptors leaked"
