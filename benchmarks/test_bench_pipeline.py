@@ -64,7 +64,7 @@ def test_bench_yunet_alone(benchmark, frames, detector, size):
 def test_bench_yunet_with_orientation_check(benchmark, data_dir, detector):
     """A frame in which YuNet finds a false upright face in a sideways one (a NUAA print frame
     turned a quarter turn, score below detect.ORIENT_CHECK_BELOW): detection plus the
-    orientation check (three more YuNet runs on a 128 px region). Compare with
+    orientation check (four more YuNet runs on a 128 px region). Compare with
     test_bench_yunet_alone[640x480] (a 480x640 frame here)."""
     frame = np.ascontiguousarray(np.rot90(cv2.imread(
         str(data_dir / "nuaa/spoof/0001/0001_00_04_03_0.jpg"))))

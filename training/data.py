@@ -26,8 +26,9 @@ import numpy as np
 from fastlive.detect import Face
 from fastlive.passive import DEFAULT_SPEC, InputSpec, prepare
 
-# 4: FaceDetector's orientation check (sideways faces found upright by YuNet are turned).
-CACHE_VERSION = 4
+# 4: FaceDetector's orientation check (sideways faces found upright by YuNet are turned);
+# 5: that check also for upside-down faces, below 0.9, a turned face needing 0.85.
+CACHE_VERSION = 5
 ROOT = Path(__file__).resolve().parent
 CACHE_DIR = ROOT / "cache"
 # Frames taken from each ZJU Eyeblink clip (live, 10 subjects): every ZJU_STEP-th frame.

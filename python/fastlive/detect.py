@@ -49,23 +49,27 @@ def _cv2() -> Any:
 
 
 # Quarter turns (numpy.rot90's k: counter-clockwise) tried by FaceDetector.detect_in_crop when
-# the upright search finds no face, and by the orientation check. Not 2: YuNet takes an
-# upside-down face for an upright one.
+# the upright search finds no face. Not 2: YuNet takes an upside-down face for an upright one
+# (the orientation check below compares the turns instead).
 ROTATIONS = (1, 3)
 # Orientation check (FaceDetector(orientation_check=True)): YuNet also "finds" an upright face
 # in a face turned a quarter turn (box and keypoints upright, the face lying on its side in
-# them), with a lower score: 0.61-0.82 on the sideways self-recorded crops and 0.70-0.88 on
-# sideways NUAA frames, against 0.88 and more for every upright NUAA frame and 0.61-0.96 for the
-# self-recorded crops. Faces scored below ORIENT_CHECK_BELOW are looked at again in a square
-# region around them (ORIENT_CONTEXT x the box's longer side, resized to ORIENT_SIDE px),
-# upright and turned a quarter turn each way; a turn whose face scores ORIENT_MARGIN more
-# than the upright one replaces the face (box and keypoints in frame coordinates, so the
-# alignment turns it upright). Three YuNet runs at 128x128, about 4 ms in all, only for such
-# faces (benchmarks/test_bench_pipeline.py::test_bench_yunet_with_orientation_check).
-ORIENT_CHECK_BELOW = 0.85
+# them), and an upside-down face as an upside-down one, with lower scores: 0.61-0.82 on the
+# sideways self-recorded crops, 0.70-0.88 on sideways NUAA frames and 0.67-0.89 (10th-90th
+# percentile) on upside-down ones, against 0.905 or more for 99 % of upright NUAA frames.
+# Faces scored below ORIENT_CHECK_BELOW are looked at again in a square region around them
+# (ORIENT_CONTEXT x the box's longer side, resized to ORIENT_SIDE px), upright and turned by
+# ORIENT_TURNS quarter turns; a turn whose face scores ORIENT_MARGIN more than the upright one,
+# and at least ORIENT_MIN_SCORE (a turned false detection may otherwise grow into a larger
+# "face"), replaces the face (box and keypoints in frame coordinates, so the alignment turns it
+# upright). Four YuNet runs at 128x128, about 5 ms in all, only for such faces
+# (benchmarks/test_bench_pipeline.py::test_bench_yunet_with_orientation_check).
+ORIENT_CHECK_BELOW = 0.9
 ORIENT_CONTEXT = 1.6
 ORIENT_SIDE = 128
 ORIENT_MARGIN = 0.05
+ORIENT_TURNS = (1, 2, 3)
+ORIENT_MIN_SCORE = 0.85
 
 
 def _unrotate_points(p: np.ndarray, k: int, w: int, h: int) -> np.ndarray:
@@ -110,9 +114,9 @@ class FaceDetector:
     max_side: YuNet input size: the frame is downscaled so its longest side is at most this.
     score_threshold, nms_threshold, top_k: YuNet parameters.
     min_face: faces smaller than this (pixels, shorter box side, full-frame scale) are dropped.
-    orientation_check: look again at low-scoring YuNet faces turned a quarter turn each way, and
-        keep the turn the detector is surest of (a face or print held sideways; see
-        ORIENT_CHECK_BELOW). False: faces as YuNet returns them.
+    orientation_check: look again at low-scoring YuNet faces turned a quarter turn each way and
+        upside down, and keep the turn the detector is surest of (a face or print held sideways
+        or upside down; see ORIENT_CHECK_BELOW). False: faces as YuNet returns them.
     """
 
     def __init__(self, backend: str = "auto", model_path: str | Path | None = None, *,
@@ -258,9 +262,9 @@ class FaceDetector:
         return Face((0.0, 0.0, float(w), float(h)), 0.0, None, "whole")
 
     def _upright(self, frame: np.ndarray, face: Face) -> Face:
-        """``face`` as found in the turn (none or a quarter turn each way) of the region around
-        it in which YuNet scores it highest; ``face`` itself unless a turn beats upright by
-        ORIENT_MARGIN (see ORIENT_CHECK_BELOW)."""
+        """``face`` as found in the turn (none, ORIENT_TURNS) of the region around it in which
+        YuNet scores it highest; ``face`` itself unless a turn beats upright by ORIENT_MARGIN
+        and scores ORIENT_MIN_SCORE (see ORIENT_CHECK_BELOW)."""
         cv2 = _cv2()
         x, y, bw, bh = face.box
         side = ORIENT_CONTEXT * max(bw, bh, 1.0)
@@ -277,7 +281,7 @@ class FaceDetector:
                             interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
         det = self._yunet_orient()
         best: dict[int, Face] = {}
-        for k in (0, *ROTATIONS):
+        for k in (0, *ORIENT_TURNS):
             _, res = det.detect(np.ascontiguousarray(np.rot90(region, k)))
             if res is None:
                 continue
@@ -289,12 +293,12 @@ class FaceDetector:
                 continue
             best[k] = Face((float(r[0]), float(r[1]), float(r[2]), float(r[3])), float(r[14]),
                            r[4:14].reshape(5, 2).astype(np.float32), "yunet")
-        turns = [k for k in ROTATIONS if k in best]
+        turns = [k for k in ORIENT_TURNS if k in best]
         if not turns:
             return face
         k = max(turns, key=lambda t: best[t].score)
         upright = best[0].score if 0 in best else 0.0
-        if best[k].score < upright + ORIENT_MARGIN:
+        if best[k].score < max(upright + ORIENT_MARGIN, ORIENT_MIN_SCORE):
             return face
         f = _unrotate(best[k], k, ORIENT_SIDE, ORIENT_SIDE)
         off = np.float32([ix0, iy0])
