@@ -111,6 +111,11 @@ def _cache_key(spec: InputSpec, rows: list[dict[str, str]], change_key: str = ""
     return h.hexdigest()[:16]
 
 
+def face_side(face: Face) -> float:
+    """The longer side of a face's box, source pixels (``Dataset.face_side``)."""
+    return float(max(face.box[2], face.box[3]))
+
+
 def load(data_dir: Path | None = None, spec: InputSpec = DEFAULT_SPEC, *,
          sources: list[str] | None = None, limit_per_source: int | None = None,
          cache: bool = True, verbose: bool = True,
@@ -161,7 +166,7 @@ def load(data_dir: Path | None = None, spec: InputSpec = DEFAULT_SPEC, *,
             if change is not None:
                 img = change(img, np.random.default_rng([change_seed, i]), face)
             crop, _ = prepare(img, face, spec, tensor=False)
-            dname, side = face.detector, float(max(face.box[2], face.box[3]))
+            dname, side = face.detector, face_side(face)
         cols["crops"].append(crop)
         cols["ok"].append(face is not None)
         cols["detector"].append(dname)

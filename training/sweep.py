@@ -397,20 +397,16 @@ def noise_check(data_dir: str | None) -> None:
     frame_change_table(data_dir, ds, designs, FRAME_CHANGES)
 
 
-def _face_side(face) -> float:
-    return float(max(face.box[2], face.box[3]))
-
-
 # A lower-resolution camera than those in the data (the face at most this many pixels across),
 # and the same with its stream's JPEG compression; applied to the held-out source images before
 # detection and alignment.
 RESOLUTION_CHANGES = {
     "face 128 px": lambda img, rng, face: augment.frame_resolution(
-        img, rng, _face_side(face), 128.0, 128.0),
+        img, rng, data.face_side(face), 128.0, 128.0),
     "face 80 px": lambda img, rng, face: augment.frame_resolution(
-        img, rng, _face_side(face), 80.0, 80.0),
+        img, rng, data.face_side(face), 80.0, 80.0),
     "face 80 px + JPEG q80": lambda img, rng, face: augment.frame_resolution(
-        img, rng, _face_side(face), 80.0, 80.0, jpeg_quality=80),
+        img, rng, data.face_side(face), 80.0, 80.0, jpeg_quality=80),
     "noise 4": FRAME_CHANGES["noise 4"],
 }
 

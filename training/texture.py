@@ -49,15 +49,12 @@ def noise_copy_features(data_dir, spec: InputSpec, noise: tuple[float, float] | 
                         *, seed: int = 0) -> list[np.ndarray]:
     """Texture features of the frame-noise copies of every image of the data set (``[]`` when
     ``noise`` is None), row-aligned with ``data.load(data_dir, spec)`` (same rows and faces)."""
-    from training import data
-
     if noise is None:
         return []
     lo, hi = noise
-    ds = data.load(data_dir, spec, verbose=False,
-                   change=lambda img, rng, face: augment.frame_noise(img, rng, lo, hi),
-                   change_key=f"frame_noise:{lo}:{hi}", change_seed=seed)
-    return [features(ds.crops, spec)]
+    return _frame_copy_features(data_dir, spec,
+                                lambda img, rng, face: augment.frame_noise(img, rng, lo, hi),
+                                f"frame_noise:{lo}:{hi}", seed)
 
 
 def resolution_copy_features(data_dir, spec: InputSpec, faces: tuple[float, float], *,
@@ -69,10 +66,21 @@ def resolution_copy_features(data_dir, spec: InputSpec, faces: tuple[float, floa
     from training import data
 
     lo, hi = faces
-    ds = data.load(data_dir, spec, verbose=False,
-                   change=lambda img, rng, face: augment.frame_resolution(
-                       img, rng, max(face.box[2], face.box[3]), lo, hi),
-                   change_key=f"frame_resolution:{lo}:{hi}", change_seed=seed + 1)
+    return _frame_copy_features(data_dir, spec,
+                                lambda img, rng, face: augment.frame_resolution(
+                                    img, rng, data.face_side(face), lo, hi),
+                                f"frame_resolution:{lo}:{hi}", seed + 1)
+
+
+def _frame_copy_features(data_dir, spec: InputSpec, change, change_key: str,
+                         seed: int) -> list[np.ndarray]:
+    """``[features]`` of every image of the data set changed before alignment by ``change``
+    (``data.load``'s, cached under ``change_key`` and seed), row-aligned with the unchanged
+    ``data.load(data_dir, spec)``."""
+    from training import data
+
+    ds = data.load(data_dir, spec, verbose=False, change=change, change_key=change_key,
+                   change_seed=seed)
     return [features(ds.crops, spec)]
 
 
