@@ -63,8 +63,11 @@ def _face_frame(seed: int = 0, h: int = 240, w: int = 320) -> tuple[np.ndarray, 
 
 
 def _tiny_models(d: Path, w=(0.5, -0.25, 0.125), b=0.1, seed=0, spec=SPEC,
-                 w_cnn: float = 0.8) -> dict:
-    """A tiny CNN (global mean per channel -> linear), random texture weights, a fusion."""
+                 w_cnn: float = 0.8, bank: tuple[float, ...] = (), main_face: float = 192.0,
+                 bank_features: int | None = None) -> dict:
+    """A tiny CNN (global mean per channel -> linear), random texture weights, a fusion;
+    ``bank``: anchors of a resolution bank of random texture models (``bank_features``: their
+    length, default the main model's)."""
     x = helper.make_tensor_value_info("input", TensorProto.FLOAT, ["n", 3, spec.size, spec.size])
     y = helper.make_tensor_value_info("logit", TensorProto.FLOAT, ["n", 1])
     wt = helper.make_tensor("W", TensorProto.FLOAT, [3, 1], list(w))
@@ -88,6 +91,12 @@ def _tiny_models(d: Path, w=(0.5, -0.25, 0.125), b=0.1, seed=0, spec=SPEC,
            "scale": rng.uniform(0.5, 1.5, n_feat).tolist(),
            "coef": rng.normal(0, 0.05, n_feat).tolist(), "intercept": -0.2,
            "input": spec.to_dict()}
+    if bank:
+        k = n_feat if bank_features is None else bank_features
+        tex["resolution_bank"] = {"main_face_px": main_face, "models": [
+            {"face_px": a, "mean": rng.uniform(0, 0.2, k).tolist(),
+             "scale": rng.uniform(0.5, 1.5, k).tolist(), "coef": rng.normal(0, 0.2, k).tolist(),
+             "intercept": float(rng.normal())} for a in bank]}
     (d / "tex.json").write_text(json.dumps(tex))
     fus = {"w_cnn": w_cnn, "w_texture": 0.6, "bias": 0.3,
            "thresholds": {"convenience": 0.2, "balanced": 0.5, "secure": 0.8}}
@@ -316,6 +325,72 @@ def test_scorer_outputs_match_an_independent_computation(tmp_path):
         assert set(r["timings"]) == {"prepare", "cnn", "texture", "fusion"}
         assert all(v >= 0 for v in r["timings"].values())
     assert sc.score(frame, []) == []
+
+
+def test_resolution_weights_blend_neighbouring_anchors_in_log_size():
+    anchors = (56.0, 80.0, 128.0, 192.0)
+    assert passive.resolution_weights(30, anchors) == [(0, 1.0)]
+    assert passive.resolution_weights(56, anchors) == [(0, 1.0)]
+    assert passive.resolution_weights(80, anchors) == [(1, 1.0)]
+    assert passive.resolution_weights(192, anchors) == [(3, 1.0)]
+    assert passive.resolution_weights(4000, anchors) == [(3, 1.0)]
+    # halfway in log size between 80 and 128: half each
+    mid = math.sqrt(80 * 128)
+    (i, a), (j, b) = passive.resolution_weights(mid, anchors)
+    assert (i, j) == (1, 2) and a == pytest.approx(0.5) and b == pytest.approx(0.5)
+    # weights sum to 1, move monotonically towards the larger anchor, and have no jumps
+    prev = None
+    for f in np.geomspace(40, 300, 400):
+        parts = passive.resolution_weights(f, anchors)
+        assert sum(w for _, w in parts) == pytest.approx(1.0)
+        pos = sum(i * w for i, w in parts)  # the blend's position along the anchors
+        if prev is not None:
+            assert pos >= prev - 1e-12 and pos - prev < 0.05
+        prev = pos
+    with pytest.raises(ValueError, match="anchors"):
+        passive.resolution_weights(100, (128.0, 80.0))
+    with pytest.raises(ValueError, match="anchors"):
+        passive.resolution_weights(100, ())
+    with pytest.raises(ValueError, match="face_side"):
+        passive.resolution_weights(float("nan"), anchors)
+
+
+def test_resolution_bank_scores_small_faces_with_its_blend(tmp_path):
+    ref = _tiny_models(tmp_path, w_cnn=0.0, bank=(56.0, 128.0), main_face=192.0)
+    sc = passive.PassiveScorer(tmp_path)
+    frame, face = _face_frame()
+    crop, _ = passive.prepare(frame, face, sc.texture_spec, tensor=False)
+    feats = passive.texture_features(crop, sc.texture_spec).astype(np.float64)
+
+    def logit(m: dict) -> float:
+        z = ((feats - np.array(m["mean"])) / np.array(m["scale"])) @ np.array(m["coef"])
+        return float(z) + m["intercept"]
+
+    small, mid = (logit(m) for m in ref["tex"]["resolution_bank"]["models"])
+    main = logit(ref["tex"])
+    assert len({round(v, 6) for v in (small, mid, main)}) == 3
+    # no face size, or a face at or above the main model's anchor: the main model alone
+    for side in (None, 192.0, 1000.0):
+        assert sc.texture_prob(crop, side) == pytest.approx(_sigmoid(main), abs=1e-9)
+    assert sc.texture_prob(crop, 40.0) == pytest.approx(_sigmoid(small), abs=1e-9)
+    assert sc.texture_prob(crop, 128.0) == pytest.approx(_sigmoid(mid), abs=1e-9)
+    w = math.log(100 / 56) / math.log(128 / 56)
+    assert sc.texture_prob(crop, 100.0) == pytest.approx(
+        _sigmoid((1 - w) * small + w * mid), abs=1e-9)
+    w = math.log(150 / 128) / math.log(192 / 128)
+    assert sc.texture_prob(crop, 150.0) == pytest.approx(
+        _sigmoid((1 - w) * mid + w * main), abs=1e-9)
+    # score() routes on the face's box in the frame (longer side: 50 px -> the small model)
+    (r,) = sc.score(frame, [face])
+    assert passive.face_px(face) == 50.0
+    assert r["texture"] == pytest.approx(_sigmoid(small), abs=1e-9)
+    # a bank whose weights do not fit the features is refused when loading
+    _tiny_models(tmp_path / "bad", bank=(56.0,), bank_features=7)
+    with pytest.raises(ValueError, match="resolution-bank"):
+        passive.PassiveScorer(tmp_path / "bad")
+    _tiny_models(tmp_path / "order", bank=(128.0, 56.0))
+    with pytest.raises(ValueError, match="anchors"):
+        passive.PassiveScorer(tmp_path / "order")
 
 
 def test_cnn_runs_only_when_the_fusion_weighs_it(tmp_path):

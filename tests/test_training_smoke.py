@@ -137,12 +137,56 @@ def test_frame_resolution_brings_the_face_to_the_side_drawn():
     same = augment.frame_resolution(img, np.random.default_rng(1), 60.0, 80.0, 120.0)
     assert same is img  # the face (60 px) is already smaller than any side drawn
     out = augment.frame_resolution(img, np.random.default_rng(1), 200.0, 50.0, 50.0)
-    assert out.shape == img.shape and out.dtype == np.uint8
-    # a quarter of the resolution: white noise is averaged over about 4x4 pixels
-    assert 0.15 < out.astype(float).std() / img.astype(float).std() < 0.4
+    # a quarter of the resolution, delivered at that size (as the camera would)
+    assert out.shape == (75, 100, 3) and out.dtype == np.uint8
+    # white noise is averaged over 4x4 pixels (area): a quarter of its deviation
+    assert 0.2 < out.astype(float).std() / img.astype(float).std() < 0.3
     small = augment.frame_resolution(img, np.random.default_rng(1), 200.0, 50.0, 50.0,
                                      jpeg_quality=50)
-    assert small.shape == img.shape and not np.array_equal(small, out)
+    assert small.shape == out.shape and not np.array_equal(small, out)
+
+
+def test_lower_resolution_change_scales_the_face(data_dir, tiny_tex):
+    """A change that returns a smaller image (augment.frame_resolution): data.load scales the
+    face with it, so the crop shows the same face at the lower resolution, and face_side is
+    the face's side in the smaller image."""
+    import cv2
+
+    from fastlive.passive import DEFAULT_TEXTURE_SPEC
+    from training import augment, data
+
+    def low(img, rng, face):
+        return augment.frame_resolution(img, rng, data.face_side(face), 64.0, 64.0)
+
+    a = data.load(data_dir, DEFAULT_TEXTURE_SPEC, sources=["nuaa", "shubhamlala", "saikan45"],
+                  limit_per_source=12, cache=False, verbose=False, change=low,
+                  change_key="frame_resolution:64:64:small-frame")
+    assert np.array_equal(a.path, tiny_tex.path) and np.array_equal(a.ok, tiny_tex.ok)
+    ok = a.ok & (tiny_tex.face_side > 64)
+    assert ok.sum() >= 20
+    np.testing.assert_allclose(a.face_side[ok], 64.0, atol=1.0)
+    for i in np.flatnonzero(ok)[:10]:
+        x, y = tiny_tex.crops[i].astype(float), a.crops[i].astype(float)
+        # the same face in the same place: close after blurring away the lost detail ...
+        bx = cv2.GaussianBlur(x, (0, 0), 4.0)
+        by = cv2.GaussianBlur(y, (0, 0), 4.0)
+        assert np.abs(bx - by).mean() < 6.0
+        # ... with less fine detail (the Laplacian's energy) than the original
+        lx = cv2.Laplacian(cv2.cvtColor(tiny_tex.crops[i], cv2.COLOR_BGR2GRAY), cv2.CV_64F)
+        ly = cv2.Laplacian(cv2.cvtColor(a.crops[i], cv2.COLOR_BGR2GRAY), cv2.CV_64F)
+        assert ly.var() < lx.var()
+
+
+def test_scale_face_maps_pixel_centres():
+    from fastlive.detect import Face
+    from training import data
+
+    kp = np.array([[10, 20], [30, 20], [20, 30], [12, 40], [28, 40]], np.float32)
+    f = data.scale_face(Face((9.5, 19.5, 40.0, 50.0), 0.9, kp, "yunet"), 0.5, 0.25)
+    assert f.box == pytest.approx((4.5, 4.5, 20.0, 12.5))
+    np.testing.assert_allclose(f.keypoints[0], [(10.5 * 0.5) - 0.5, (20.5 * 0.25) - 0.5])
+    assert (f.score, f.detector) == (0.9, "yunet")
+    assert data.scale_face(Face((0.0, 0.0, 8.0, 8.0), 0.0, None, "whole"), 2, 2).keypoints is None
 
 
 def test_weighted_thresholds_balance_sources():
@@ -222,8 +266,23 @@ def test_train_export_and_serve(tiny, tiny_tex, tmp_path):
     net = cnn.train(tiny.crops[tr], tiny.label[tr], tiny.source[tr], spec, epochs=1,
                     max_steps=3, batch=16, verbose=False)
     tex = texture.train(tiny_tex.crops[tr], tiny.label[tr], tiny.source[tr], tspec)
+    # a resolution bank of one model (trained on blurred copies, standing in for the
+    # low-resolution ones of texture.bank_training_sets)
+    import cv2
+
+    f_all = texture.features(tiny_tex.crops, tspec)
+    blurred = np.stack([cv2.GaussianBlur(c, (0, 0), 1.5) for c in tiny_tex.crops])
+    texture.add_bank(tex, {96.0: (texture.features(blurred, tspec), [f_all])}, tr,
+                     tiny.label[tr], tiny.source[tr], tspec)
+    assert [a for a, _ in tex.bank] == [96.0]
+    f_dv = f_all[dv]
+    main_only = tex.logits(f_dv)
+    small = np.full(dv.sum(), 60.0)
+    assert tex.logits(f_dv, small) == pytest.approx(tex.bank[0][1].logits(f_dv))
+    assert tex.logits(f_dv, np.full(dv.sum(), 500.0)) == pytest.approx(main_only)
+    assert not np.allclose(tex.logits(f_dv, small), main_only)
     c = cnn.predict_logits(net, tiny.crops[dv], spec)
-    x = tex.logits(texture.features(tiny_tex.crops[dv], tspec))
+    x = tex.logits(f_dv, tiny_tex.face_side[dv])
     fusion, thr, p = reproduce.fit_fusion_oof(c, x, tiny.label[dv], tiny.source[dv])
     assert p == pytest.approx(calibrate.fuse(fusion, c, x))
     assert thr["convenience"] <= thr["balanced"] <= thr["secure"]
@@ -268,9 +327,13 @@ def test_train_export_and_serve(tiny, tiny_tex, tmp_path):
     t = cnn.to_tensor(tiny.crops[i:i + 1], spec).numpy()
     assert sc.cnn_prob(t) == pytest.approx(float(torch.sigmoid(torch.from_numpy(
         cnn.predict_logits(net, tiny.crops[i:i + 1], spec))[0])), abs=1e-4)
+    fi = texture.features(tiny_tex.crops[i:i + 1], tspec)
     assert sc.texture_prob(tiny_tex.crops[i]) == pytest.approx(
-        float(1 / (1 + np.exp(-tex.logits(texture.features(tiny_tex.crops[i:i + 1],
-                                                           tspec))[0]))), abs=1e-6)
+        float(1 / (1 + np.exp(-tex.logits(fi)[0]))), abs=1e-6)
+    # ... and the resolution bank's blend, by the face's side
+    for side in (50.0, 96.0, 130.0, 400.0):
+        assert sc.texture_prob(tiny_tex.crops[i], side) == pytest.approx(
+            float(1 / (1 + np.exp(-tex.logits(fi, np.array([side]))[0]))), abs=1e-6)
 
 
 def test_descriptor_comparison_codes_match_the_kernel(tiny_tex):

@@ -57,10 +57,16 @@ def frame_resolution(img: np.ndarray, rng: np.random.Generator, face_side: float
     """A lower-resolution camera, on a whole source image (before detection and alignment): the
     image is downscaled (``cv2.INTER_AREA``, as a sensor with fewer pixels integrates the light)
     so that the face, ``face_side`` pixels across, becomes a side drawn uniformly from [``lo``,
-    ``hi``] pixels, then upscaled back to its own size (bilinear), so the face keeps its
-    coordinates and the alignment resamples it as it resamples a low-resolution camera's frame.
-    Unchanged where the face is already no larger than the side drawn. ``jpeg_quality``: the
-    low-resolution image is also JPEG-compressed at that quality (a webcam's MJPEG stream)."""
+    ``hi``] pixels, and returned at that smaller size, as such a camera would deliver it
+    (``training.data.load`` scales the face's box and keypoints with it, and the alignment
+    then enlarges the face as it enlarges a low-resolution camera's face). Unchanged where the
+    face is already no larger than the side drawn. ``jpeg_quality``: the low-resolution image
+    is also JPEG-compressed at that quality (a webcam's MJPEG stream).
+
+    (Until round 9 the image was upscaled back to its own size so the face kept its
+    coordinates; the alignment's area prefilter then smoothed that upscale, and the crop
+    differed from a genuinely low-resolution frame's about as much as the resolution change
+    itself: models/README.md, round 9.)"""
     t = rng.uniform(lo, hi)
     r = t / max(float(face_side), 1.0)
     if r >= 1.0:
@@ -70,7 +76,7 @@ def frame_resolution(img: np.ndarray, rng: np.random.Generator, face_side: float
                        interpolation=cv2.INTER_AREA)
     if jpeg_quality is not None:
         small = jpeg(small, jpeg_quality)
-    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    return small
 
 
 def photometric(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:

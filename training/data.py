@@ -116,6 +116,17 @@ def face_side(face: Face) -> float:
     return float(max(face.box[2], face.box[3]))
 
 
+def scale_face(face: Face, sx: float, sy: float) -> Face:
+    """``face`` in an image resized by (``sx``, ``sy``) (as ``cv2.resize`` maps pixel centres:
+    x -> (x + 0.5) sx - 0.5)."""
+    x, y, w, h = face.box
+    kp = face.keypoints
+    if kp is not None:
+        kp = ((kp + 0.5) * np.array([sx, sy], np.float32) - 0.5).astype(np.float32)
+    return Face(((x + 0.5) * sx - 0.5, (y + 0.5) * sy - 0.5, w * sx, h * sy), face.score, kp,
+                face.detector)
+
+
 def load(data_dir: Path | None = None, spec: InputSpec = DEFAULT_SPEC, *,
          sources: list[str] | None = None, limit_per_source: int | None = None,
          cache: bool = True, verbose: bool = True,
@@ -125,11 +136,13 @@ def load(data_dir: Path | None = None, spec: InputSpec = DEFAULT_SPEC, *,
 
     ``change(image, rng, face)``: applied to every source image (frame or tight crop) before
     ``prepare``, as a different camera would change it (e.g. ``augment.frame_noise``,
-    ``augment.frame_resolution``), and returns an image of the same size; the face is still
-    detected on the unchanged image (``face``, given to the change), so the rows, detections
-    and alignment are those of the unchanged data set and only the pixels differ. ``rng`` is
-    seeded per image from (``change_seed``, row). ``change_key`` names the change (and its
-    parameters) in the cache key and is required with ``change``."""
+    ``augment.frame_resolution``); the face is still detected on the unchanged image
+    (``face``, given to the change), so the rows and detections are those of the unchanged
+    data set. A change may return a resized image (a lower-resolution camera): the face's
+    box and keypoints are then scaled with it (:func:`scale_face`), and ``face_side`` is the
+    face's side in the changed image. ``rng`` is seeded per image from (``change_seed``,
+    row). ``change_key`` names the change (and its parameters) in the cache key and is
+    required with ``change``."""
     from fastlive.detect import FaceDetector
 
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
@@ -164,7 +177,10 @@ def load(data_dir: Path | None = None, spec: InputSpec = DEFAULT_SPEC, *,
             crop, dname, side = blank, "none", 0.0
         else:
             if change is not None:
+                h0, w0 = img.shape[:2]
                 img = change(img, np.random.default_rng([change_seed, i]), face)
+                if img.shape[:2] != (h0, w0):
+                    face = scale_face(face, img.shape[1] / w0, img.shape[0] / h0)
             crop, _ = prepare(img, face, spec, tensor=False)
             dname, side = face.detector, face_side(face)
         cols["crops"].append(crop)

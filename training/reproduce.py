@@ -9,7 +9,9 @@ Seeded; single-threaded torch (about 16-25 min on 2 busy CPU cores). Steps:
 1. preprocess every image with fastlive.passive.prepare (cached in training/cache/): a 64 px
    crop for the CNN and a 160 px crop (same alignment, 1.25x the context) for the texture
    classifier, and the texture crops of every image once more with sensor noise added to the
-   whole image (texture.FRAME_NOISE: the texture classifier's frame-noise copies);
+   whole image (texture.FRAME_NOISE: the texture classifier's frame-noise copies); with
+   ``--resolution-bank`` (not shipped) three times more per bank anchor (texture.BANK_FACES:
+   the image brought to a face of that side, clean, JPEG-compressed and noisy);
 2. cross-source protocol: for each source S (NUAA and each self-recorded group; the ZJU Eyeblink
    live frames are extra training data only), train the CNN and the texture classifier on all
    other sources and keep their out-of-source (OOF) logits for S. Then, nested: the fusion,
@@ -73,10 +75,13 @@ def _set_threads() -> None:
 def fit_base(ds: data.Dataset, dst: data.Dataset, train_m: np.ndarray, spec: InputSpec,
              tex_spec: InputSpec, *, epochs: int, seed: int, verbose: bool = True,
              feats: np.ndarray | None = None,
-             aug_feats: list[np.ndarray] | None = None) -> dict[str, Any]:
+             aug_feats: list[np.ndarray] | None = None,
+             bank_sets: dict[float, tuple[np.ndarray, list[np.ndarray]]] | None = None
+             ) -> dict[str, Any]:
     """Train the CNN (``ds``: CNN crops) and the texture classifier (``dst``: texture crops,
     same rows; ``feats`` / ``aug_feats``: their texture features and those of their augmented
-    copies, precomputed) on ``train_m``."""
+    copies, precomputed; ``bank_sets``: its resolution bank's training sets,
+    texture.bank_training_sets; None: no bank) on ``train_m``."""
     tr = train_m & ds.ok
     t0 = time.time()
     net = cnn.train(ds.crops[tr], ds.label[tr], ds.source[tr], spec, epochs=epochs, seed=seed,
@@ -85,6 +90,8 @@ def fit_base(ds: data.Dataset, dst: data.Dataset, train_m: np.ndarray, spec: Inp
     tex = texture.train(dst.crops[tr], dst.label[tr], dst.source[tr], tex_spec, seed=seed,
                         feats=None if feats is None else feats[tr],
                         aug_feats=None if aug_feats is None else [a[tr] for a in aug_feats])
+    if bank_sets:
+        texture.add_bank(tex, bank_sets, tr, dst.label[tr], dst.source[tr], tex_spec)
     if verbose:
         print(f"  trained on {tr.sum()} crops (CNN {t1 - t0:.0f} s, texture "
               f"{time.time() - t1:.0f} s)", flush=True)
@@ -102,7 +109,7 @@ def logits(models: dict[str, Any], ds: data.Dataset, dst: data.Dataset, mask: np
     sel = idx[ok]
     c[ok] = cnn.predict_logits(models["cnn"], ds.crops[sel], spec)
     f = texture.features(dst.crops[sel], tex_spec) if feats is None else feats[sel]
-    x[ok] = models["texture"].logits(f)
+    x[ok] = models["texture"].logits(f, dst.face_side[sel])
     return c, x
 
 
@@ -127,14 +134,16 @@ def _r(v: Any) -> Any:
 
 def loso(ds: data.Dataset, dst: data.Dataset, spec: InputSpec, tex_spec: InputSpec, *,
          epochs: int, seed: int, use_cnn: bool = False, feats: np.ndarray | None = None,
-         aug_feats: list[np.ndarray] | None = None
+         aug_feats: list[np.ndarray] | None = None,
+         bank_sets: dict[float, tuple[np.ndarray, list[np.ndarray]]] | None = None
          ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Leave one source out. Step 1: for each source S train on all other sources and keep the
     out-of-source (OOF) logits of S. Step 2 (nested): the fusion, calibration and thresholds used
     for S are fitted on the OOF logits of the OTHER sources only, then S is scored with them.
     Returns the per-fold rows and the OOF logits (for the shipped fusion). ``feats`` /
     ``aug_feats``: the texture features of ``dst``'s crops and of their augmented copies
-    (:func:`texture_training_set`; default: computed here, invariance copies only)."""
+    (:func:`texture_training_set`; default: computed here, invariance copies only);
+    ``bank_sets``: the texture classifier's resolution bank (None: none)."""
     # ZJU Eyeblink frames are extra live training data, not one of the protocol's sources
     srcs = [s for s in data.source_names(ds) if s != data.ZJU]
     if feats is None:
@@ -147,7 +156,7 @@ def loso(ds: data.Dataset, dst: data.Dataset, spec: InputSpec, tex_spec: InputSp
         print(f"[loso] held-out source: {src}", flush=True)
         te = ds.source == src
         models = fit_base(ds, dst, ~te, spec, tex_spec, epochs=epochs, seed=seed, feats=feats,
-                          aug_feats=aug_feats)
+                          aug_feats=aug_feats, bank_sets=bank_sets)
         c_oof[te], x_oof[te] = logits(models, ds, dst, te, spec, tex_spec, feats)
     rows = {}
     for src in srcs:
@@ -371,6 +380,10 @@ def main(argv: list[str] | None = None) -> int:
                          "reported as a cue, with weight 0)")
     ap.add_argument("--lighting", choices=("none", "standardize"), default=None,
                     help="CNN input lighting normalization (default: the shipped spec's)")
+    ap.add_argument("--resolution-bank", action="store_true",
+                    help="also train the texture classifier's resolution bank "
+                         "(texture.BANK_FACES; not shipped: python -m training.sweep "
+                         "--resolution, models/README.md round 9)")
     args = ap.parse_args(argv)
     if args.tables_only:
         rows = json.loads((ROOT / "training" / "runs" / "loso.json").read_text("utf-8"))
@@ -403,11 +416,16 @@ def main(argv: list[str] | None = None) -> int:
     oof_path = runs / "oof.npz"
     t1 = time.time()
     feats, aug_feats = texture_training_set(args.data, dst, tex_spec, seed=args.seed)
-    print(f"texture features: real crops and {len(aug_feats)} copies of each "
+    bank_sets = (texture.bank_training_sets(args.data, tex_spec, seed=args.seed)
+                 if args.resolution_bank else None)
+    bank = (f"; resolution bank at faces of {', '.join(f'{a:g}' for a in bank_sets)} px"
+            if bank_sets else "")
+    print(f"texture features: real crops and {len(aug_feats)} copies of each{bank} "
           f"({time.time() - t1:.0f} s)", flush=True)
     if not args.no_loso:
         rows, oof = loso(ds, dst, spec, tex_spec, epochs=args.epochs, seed=args.seed,
-                         use_cnn=use_cnn, feats=feats, aug_feats=aug_feats)
+                         use_cnn=use_cnn, feats=feats, aug_feats=aug_feats,
+                         bank_sets=bank_sets)
         (runs / "loso.json").write_text(json.dumps(rows) + "\n", encoding="utf-8")
         np.savez(oof_path, path=ds.path, **oof)
         table = tables(rows)
@@ -434,7 +452,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  fusion {fusion}; thresholds {thr}; pooled OOF AUC {metrics['auc']:.3f}",
               flush=True)
         models = fit_base(ds, dst, np.ones(len(ds), bool), spec, tex_spec, epochs=args.epochs,
-                          seed=args.seed, feats=feats, aug_feats=aug_feats)
+                          seed=args.seed, feats=feats, aug_feats=aug_feats,
+                          bank_sets=bank_sets)
         models.update(fusion=fusion, thresholds=thr, fit={
             "sources": sorted(set(ds.source[fit_m].tolist())), "metrics": metrics,
             "cues": args.fusion})

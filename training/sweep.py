@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+from typing import Any
 
 import numpy as np
 
@@ -210,9 +211,13 @@ def nested_acer(ds: data.Dataset, oof: np.ndarray, sources: list[str],
 
 
 def fit_per_source(ds: data.Dataset, feats: np.ndarray, augs: list[np.ndarray], spec,
-                   c_reg: float = texture.C_REG) -> dict[str, texture.TextureModel]:
+                   c_reg: float = texture.C_REG, bank_sets: dict | None = None,
+                   main_face: float = texture.BANK_MAIN_FACE
+                   ) -> dict[str, texture.TextureModel]:
     """Per held-out source (ZJU is training data only): a texture model trained on the other
-    sources' rows of ``feats`` and of each augmented copy in ``augs`` (row-aligned)."""
+    sources' rows of ``feats`` and of each augmented copy in ``augs`` (row-aligned), with a
+    resolution bank trained on the same rows of ``bank_sets`` (texture.bank_training_sets;
+    None: no bank)."""
     out = {}
     for s in [s for s in data.source_names(ds) if s != data.ZJU]:
         tr = ds.ok & (ds.source != s)
@@ -220,6 +225,9 @@ def fit_per_source(ds: data.Dataset, feats: np.ndarray, augs: list[np.ndarray], 
         x = np.concatenate([feats[tr], *(a[tr] for a in augs)])
         out[s] = texture.train(None, np.tile(ds.label[tr], n), np.tile(ds.source[tr], n), spec,
                                c_reg=c_reg, feats=x, aug_feats=[])
+        if bank_sets:
+            texture.add_bank(out[s], bank_sets, tr, ds.label[tr], ds.source[tr], spec,
+                             c_reg=c_reg, main_face=main_face)
     return out
 
 
@@ -399,7 +407,7 @@ def noise_check(data_dir: str | None) -> None:
 
 # A lower-resolution camera than those in the data (the face at most this many pixels across),
 # and the same with its stream's JPEG compression; applied to the held-out source images before
-# detection and alignment.
+# detection and alignment (delivered at the smaller size, the face scaled with them).
 RESOLUTION_CHANGES = {
     "face 128 px": lambda img, rng, face: augment.frame_resolution(
         img, rng, data.face_side(face), 128.0, 128.0),
@@ -407,50 +415,66 @@ RESOLUTION_CHANGES = {
         img, rng, data.face_side(face), 80.0, 80.0),
     "face 80 px + JPEG q80": lambda img, rng, face: augment.frame_resolution(
         img, rng, data.face_side(face), 80.0, 80.0, jpeg_quality=80),
+    "face 56 px": lambda img, rng, face: augment.frame_resolution(
+        img, rng, data.face_side(face), 56.0, 56.0),
+    "face 80 px + noise 4": lambda img, rng, face: augment.frame_noise(
+        augment.frame_resolution(img, rng, data.face_side(face), 80.0, 80.0), rng, 4.0, 4.0),
     "noise 4": FRAME_CHANGES["noise 4"],
 }
 
 
 def resolution_check(data_dir: str | None) -> None:
     """Held-out source images at a lower resolution (RESOLUTION_CHANGES), scored by the shipped
-    texture design (round 8: invariance and frame-noise copies) and by the same trained with
-    frame-resolution copies as well (augment.frame_resolution, the face brought to a side drawn
-    from each range), as noise_check's table."""
+    texture design (round 8: invariance and frame-noise copies, one model) and by the same with
+    a resolution bank (texture.bank_training_sets, blended by the face's side in the changed
+    image; without noisy copies, with copies of 0-2.5 grey levels, and as
+    ``reproduce --resolution-bank`` makes it), as noise_check's table."""
     spec = DEFAULT_TEXTURE_SPEC
     ds = data.load(data_dir, spec, verbose=False)
     base = texture.augmented_features(ds.crops, spec) + texture.noise_copy_features(
         data_dir, spec, (0.0, 5.0))
-    designs = {"round 8, shipped (no frame-resolution copies)": base}
-    for faces in ((96.0, 320.0), (64.0, 256.0), (64.0, 160.0)):
-        designs[f"+ frame-resolution copies, face {faces[0]:g}-{faces[1]:g} px"] = (
-            base + texture.resolution_copy_features(data_dir, spec, faces))
+    designs = {"round 8, shipped (one model)": base,
+               "+ resolution bank, no noisy copies":
+                   (base, texture.bank_training_sets(data_dir, spec, noise=None)),
+               "+ resolution bank, noisy copies 0-2.5":
+                   (base, texture.bank_training_sets(data_dir, spec, noise=(0.0, 2.5))),
+               "+ resolution bank (`reproduce --resolution-bank`)":
+                   (base, texture.bank_training_sets(data_dir, spec))}
     frame_change_table(data_dir, ds, designs, RESOLUTION_CHANGES)
 
 
-def frame_change_table(data_dir: str | None, ds: data.Dataset, designs: dict[str, list],
+def frame_change_table(data_dir: str | None, ds: data.Dataset, designs: dict[str, Any],
                        changes: dict) -> None:
-    """Per design (augmented-copy features row-aligned with ``ds``) and per change of the
+    """Per design (augmented-copy features row-aligned with ``ds``, or (those, the resolution
+    bank's training sets[, the main model's anchor])) and per change of the
     held-out images (``data.load``'s ``change``, and the images as captured): mean and pooled
     AUC, APCER / BPCER (all held-out attacks / live pooled) and mean ACER at the balanced
-    threshold fitted on the other sources' unchanged out-of-source logits."""
+    threshold fitted on the other sources' unchanged out-of-source logits. A resolution bank
+    is blended by the face's side in the changed image, as at run time."""
     spec = DEFAULT_TEXTURE_SPEC
     srcs = [s for s in data.source_names(ds) if s != data.ZJU]
     both = [s for s in srcs if len(set(ds.label[ds.source == s].tolist())) == 2]
     feats = texture.features(ds.crops, spec)
-    changed = {"as captured": feats}
+    changed = {"as captured": (feats, ds.face_side)}
     for k, fn in changes.items():
-        changed[k] = texture.features(data.load(data_dir, spec, verbose=False, change=fn,
-                                                change_key=f"sweep:{k}", change_seed=100).crops,
-                                      spec)
+        # (resolution changes deliver the smaller frame since round 9: a key of their own)
+        small = k in RESOLUTION_CHANGES and k not in FRAME_CHANGES
+        key = f"sweep:{k}" + (":small-frame" if small else "")
+        dk = data.load(data_dir, spec, verbose=False, change=fn, change_key=key,
+                       change_seed=100)
+        changed[k] = (texture.features(dk.crops, spec), dk.face_side)
     ev = ds.ok & (ds.source != data.ZJU)
     print("| model | held-out images | mean AUC | pooled AUC | APCER % | BPCER % | "
           "mean ACER % |\n|---|---|---:|---:|---:|---:|---:|")
-    for name, a in designs.items():
+    for name, design in designs.items():
+        a, bank, main_face = (design + (texture.BANK_MAIN_FACE,))[:3] if isinstance(
+            design, tuple) else (design, None, texture.BANK_MAIN_FACE)
         oof = {k: np.full(len(ds), np.nan) for k in changed}
-        for s, m in fit_per_source(ds, feats, a, spec).items():
+        for s, m in fit_per_source(ds, feats, a, spec, bank_sets=bank,
+                                   main_face=main_face).items():
             te = ds.ok & (ds.source == s)
-            for k, f in changed.items():
-                oof[k][te] = m.logits(f[te])
+            for k, (f, side) in changed.items():
+                oof[k][te] = m.logits(f[te], side[te])
         thr = nested_thresholds(ds, oof["as captured"], srcs)
         for k, o in oof.items():
             per = [pad_metrics(o[ds.source == s], ds.label[ds.source == s])["auc"]
@@ -578,8 +602,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="only: held-out images with sensor noise added before alignment "
                          "(round 6 against the shipped frame-noise copies)")
     ap.add_argument("--resolution", action="store_true",
-                    help="only: held-out images at a lower resolution (the shipped design "
-                         "against frame-resolution copies in training)")
+                    help="only: held-out images at a lower resolution (the shipped texture "
+                         "model against the same with a resolution bank)")
     args = ap.parse_args(argv)
     if args.descriptors:
         descriptor_check(args.data)

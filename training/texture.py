@@ -4,7 +4,9 @@ Uses its own crop (``fastlive.passive.DEFAULT_TEXTURE_SPEC``: 160 px from the sa
 with 1.25x the context, LBP radius 1 of the H (shifted by 60), S and V channels in the middle
 two of 4 horizontal bands (eyes, nose/mouth), bins folded into mirror classes), made by the
 same ``fastlive.passive.prepare``; trained on the real crops, one invariance copy of each and
-one frame-noise copy of each (FRAME_NOISE).
+one frame-noise copy of each (FRAME_NOISE). Optionally (``--resolution-bank``, not shipped) a
+resolution bank: one more model per lower face resolution (BANK_FACES), blended by the face's
+side at run time.
 
 Shipped as plain JSON weights (standardization mean/scale, coefficients, intercept) that
 ``fastlive.passive.PassiveScorer`` applies with numpy.
@@ -17,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fastlive.passive import InputSpec, texture_features
+from fastlive.passive import InputSpec, resolution_weights, texture_features
 from training import augment, calibrate
 
 # Strong L2 (few sources, many features). Compared on the cross-source protocol (0.0003-0.2):
@@ -37,6 +39,27 @@ NAP_DIMS = 1
 # a noisier camera's prints and replays read as live (models/README.md, `python -m
 # training.sweep --noise`). None: no such copies.
 FRAME_NOISE: tuple[float, float] | None = (0.0, 5.0)
+# Resolution bank (round 9; NOT shipped: `python -m training.reproduce --resolution-bank`).
+# The main model's training faces are 130-660 px across, area-downscaled to ~128 px in the
+# crop; a face that is itself under ~128 px is enlarged instead, and the main model rejects
+# many such live faces (models/README.md, round 9). The bank adds one model per anchor side,
+# trained on every training image brought to a face of that side (+-BANK_JITTER;
+# augment.frame_resolution, the smaller frame, then the same alignment), with one invariance
+# copy, one JPEG-compressed copy (BANK_JPEG) and one noisy copy (BANK_NOISE) of each at the
+# low resolution. A face under BANK_MAIN_FACE px is scored by a blend of the two neighbouring
+# models (fastlive.passive.resolution_weights). Compared on the cross-source protocol with
+# held-out images at lower resolutions (python -m training.sweep --resolution): it rejects
+# fewer low-resolution live faces but accepts more low-resolution attacks, and without its
+# noisy copies nearly every attack from a noisy low-resolution camera; not a clear gain.
+BANK_FACES: tuple[float, ...] = (56.0, 80.0)
+BANK_MAIN_FACE = 128.0
+BANK_JITTER = 0.15
+# JPEG quality range of the bank's compressed copies (drawn per image)
+BANK_JPEG = (60, 95)
+# Sensor noise (grey levels) of the bank's noisy copies, added at the low resolution; None: no
+# such copies (without them the bank accepts 97 % of held-out attacks from a camera with a
+# face of 80 px and noise of 4 grey levels: python -m training.sweep --resolution)
+BANK_NOISE: tuple[float, float] | None = (0.0, 5.0)
 # How the colour conversions of InputSpec.lbp_colors are named in tables and the manifest.
 COLOUR_NAMES = {"ycrcb": "YCrCb", "hsv": "HSV", "lab": "Lab", "bgr": "BGR"}
 
@@ -57,21 +80,6 @@ def noise_copy_features(data_dir, spec: InputSpec, noise: tuple[float, float] | 
                                 f"frame_noise:{lo}:{hi}", seed)
 
 
-def resolution_copy_features(data_dir, spec: InputSpec, faces: tuple[float, float], *,
-                             seed: int = 0) -> list[np.ndarray]:
-    """Texture features of frame-resolution copies of every image of the data set (as a
-    lower-resolution camera would give it: augment.frame_resolution, the face a side drawn from
-    ``faces``, pixels), row-aligned with ``data.load(data_dir, spec)``. Not in the shipped
-    training set (``python -m training.sweep --resolution``: they do not help)."""
-    from training import data
-
-    lo, hi = faces
-    return _frame_copy_features(data_dir, spec,
-                                lambda img, rng, face: augment.frame_resolution(
-                                    img, rng, data.face_side(face), lo, hi),
-                                f"frame_resolution:{lo}:{hi}", seed + 1)
-
-
 def _frame_copy_features(data_dir, spec: InputSpec, change, change_key: str,
                          seed: int) -> list[np.ndarray]:
     """``[features]`` of every image of the data set changed before alignment by ``change``
@@ -84,20 +92,89 @@ def _frame_copy_features(data_dir, spec: InputSpec, change, change_key: str,
     return [features(ds.crops, spec)]
 
 
-class TextureModel:
-    def __init__(self, mean: np.ndarray, scale: np.ndarray, coef: np.ndarray,
-                 intercept: float) -> None:
-        self.mean, self.scale, self.coef, self.intercept = mean, scale, coef, float(intercept)
+def bank_training_sets(data_dir, spec: InputSpec, faces: tuple[float, ...] = BANK_FACES, *,
+                       noise: tuple[float, float] | None = BANK_NOISE,
+                       seed: int = 0) -> dict[float, tuple[np.ndarray, list[np.ndarray]]]:
+    """Per anchor side: the texture features of every image of the data set brought to a face
+    of that side (+-BANK_JITTER, augment.frame_resolution before alignment; faces already
+    smaller stay as they are), of one invariance copy of each, of one more such image
+    JPEG-compressed at the low resolution (quality BANK_JPEG, as a webcam's stream), and
+    (``noise``) of one more with sensor noise of that range added at the low resolution (as
+    the frame-noise copies of the main model), all row-aligned with ``data.load(data_dir,
+    spec)``: the training set of that anchor's model."""
+    from training import data
 
-    def logits(self, feats: np.ndarray) -> np.ndarray:
-        return ((feats - self.mean) / self.scale) @ self.coef + self.intercept
+    out = {}
+    for a in faces:
+        lo, hi = (1.0 - BANK_JITTER) * a, (1.0 + BANK_JITTER) * a
+
+        def low(img, rng, face, lo=lo, hi=hi):
+            return augment.frame_resolution(img, rng, data.face_side(face), lo, hi)
+
+        def low_jpeg(img, rng, face, lo=lo, hi=hi):
+            q = int(rng.integers(BANK_JPEG[0], BANK_JPEG[1] + 1))
+            return augment.frame_resolution(img, rng, data.face_side(face), lo, hi,
+                                            jpeg_quality=q)
+
+        clean = data.load(data_dir, spec, verbose=False, change=low, change_seed=seed + 2,
+                          change_key=f"bank:{lo:g}:{hi:g}").crops
+        jpg = data.load(data_dir, spec, verbose=False, change=low_jpeg, change_seed=seed + 3,
+                        change_key=f"bank:{lo:g}:{hi:g}:jpeg{BANK_JPEG[0]}-{BANK_JPEG[1]}").crops
+        copies = augmented_features(clean, spec, seed=seed) + [features(jpg, spec)]
+        if noise is not None:
+            def low_noise(img, rng, face, lo=lo, hi=hi, n=noise):
+                small = augment.frame_resolution(img, rng, data.face_side(face), lo, hi)
+                return augment.frame_noise(small, rng, n[0], n[1])
+
+            copies.append(features(data.load(
+                data_dir, spec, verbose=False, change=low_noise, change_seed=seed + 4,
+                change_key=f"bank:{lo:g}:{hi:g}:noise{noise[0]:g}-{noise[1]:g}").crops, spec))
+        out[float(a)] = (features(clean, spec), copies)
+    return out
+
+
+class TextureModel:
+    """Logistic regression on the texture features; ``bank``: [(anchor face side, model)] of
+    the resolution bank (BANK_FACES, ascending), blended with this main model (anchor
+    ``main_face``) by the face's side (fastlive.passive.resolution_weights)."""
+
+    def __init__(self, mean: np.ndarray, scale: np.ndarray, coef: np.ndarray,
+                 intercept: float, *, bank: list[tuple[float, TextureModel]] | None = None,
+                 main_face: float = BANK_MAIN_FACE) -> None:
+        self.mean, self.scale, self.coef, self.intercept = mean, scale, coef, float(intercept)
+        self.bank = list(bank or [])
+        self.main_face = float(main_face)
+
+    def logits(self, feats: np.ndarray, face_side: np.ndarray | None = None) -> np.ndarray:
+        """Per row; ``face_side`` (per row, source pixels; ``Dataset.face_side``): blended with
+        the resolution bank as at run time. None, or no bank: the main model alone."""
+        own = ((feats - self.mean) / self.scale) @ self.coef + self.intercept
+        if face_side is None or not self.bank:
+            return own
+        anchors = [a for a, _ in self.bank] + [self.main_face]
+        each = [m.logits(feats) for _, m in self.bank] + [own]
+        out = np.zeros(len(feats))
+        for j, side in enumerate(np.asarray(face_side, np.float64)):
+            for i, w in resolution_weights(side, anchors):
+                out[j] += w * each[i][j]
+        return out
+
+    def _weights(self) -> dict:
+        return {"mean": [float(v) for v in self.mean], "scale": [float(v) for v in self.scale],
+                "coef": [float(v) for v in self.coef], "intercept": self.intercept}
 
     def save(self, path: Path, spec: InputSpec) -> None:
         d = {"kind": "colour-lbp logistic regression", "input": spec.to_dict(),
              "n_features": int(self.coef.shape[0]),
              "formula": "P(live) = sigmoid(((f - mean) / scale) . coef + intercept)",
-             "mean": [float(v) for v in self.mean], "scale": [float(v) for v in self.scale],
-             "coef": [float(v) for v in self.coef], "intercept": self.intercept}
+             **self._weights()}
+        if self.bank:
+            d["resolution_bank"] = {
+                "main_face_px": self.main_face,
+                "rule": "faces under main_face_px (the longer box side, source pixels): "
+                        "logits of the two neighbouring models blended linearly in "
+                        "log(side); at or below the first anchor its model alone",
+                "models": [{"face_px": a, **m._weights()} for a, m in self.bank]}
         Path(path).write_text(json.dumps(d, separators=(",", ":")) + "\n", encoding="utf-8")
 
 
@@ -153,6 +230,20 @@ def train(crops: np.ndarray | None, labels: np.ndarray, groups: np.ndarray, spec
     if len(v):
         coef = coef - (coef @ v.T) @ v  # already orthogonal up to rounding
     return TextureModel(mean, scale, coef, float(lr.intercept_[0]))
+
+
+def add_bank(main: TextureModel, bank_sets: dict[float, tuple[np.ndarray, list[np.ndarray]]],
+             rows: np.ndarray, labels: np.ndarray, groups: np.ndarray, spec: InputSpec, *,
+             c_reg: float = C_REG, main_face: float = BANK_MAIN_FACE) -> TextureModel:
+    """``main`` with its resolution bank: one model per anchor of ``bank_sets``
+    (:func:`bank_training_sets`), trained as ``main`` (same fit, C and projection) on
+    ``rows`` of that anchor's features and copies; ``labels`` / ``groups``: of those rows;
+    ``main_face``: the main model's anchor (faces from this side up: the main model alone)."""
+    main.main_face = float(main_face)
+    main.bank = [(a, train(None, labels, groups, spec, c_reg=c_reg, feats=f[rows],
+                           aug_feats=[x[rows] for x in aug]))
+                 for a, (f, aug) in sorted(bank_sets.items())]
+    return main
 
 
 def nuisance_directions(z: np.ndarray, labels: np.ndarray, groups: np.ndarray,

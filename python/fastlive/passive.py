@@ -46,6 +46,8 @@ __all__ = [
     "prepare",
     "texture_features",
     "noise_sigma",
+    "face_px",
+    "resolution_weights",
     "PassiveScorer",
     "CNN_MODEL",
     "TEXTURE_MODEL",
@@ -353,6 +355,36 @@ def noise_sigma(crop: np.ndarray) -> float:
     return float(math.sqrt(math.pi / 2.0) / 6.0 * np.abs(r).mean())
 
 
+def face_px(face: Any) -> float:
+    """A face's resolution: the longer side of its box, in pixels of the image it was detected
+    in (what :func:`resolution_weights` routes on; ``training.data.face_side`` is this)."""
+    _check_face(face)
+    return float(max(face.box[2], face.box[3]))
+
+
+def resolution_weights(face_side: float, anchors: tuple[float, ...] | list[float]
+                       ) -> list[tuple[int, float]]:
+    """How a texture model bank blends its models for a face ``face_side`` pixels across:
+    ``[(index into anchors, weight), ...]`` (weights sum to 1). ``anchors``: the face sides the
+    models were trained at, ascending (the last is the main model's). A face at or below the
+    first anchor gets the first model, at or above the last the last one; in between, the two
+    neighbouring models are blended linearly in log(side), so the score changes smoothly with
+    the distance to the camera. Shared by training (``training.texture``) and
+    :class:`PassiveScorer`."""
+    if not anchors or any(b <= a for a, b in zip(anchors, anchors[1:])):
+        raise ValueError(f"anchors: expected ascending face sides, got {list(anchors)}")
+    f = float(face_side)
+    if not math.isfinite(f):
+        raise ValueError(f"face_side: expected a finite number of pixels, got {face_side!r}")
+    if f <= anchors[0]:
+        return [(0, 1.0)]
+    if f >= anchors[-1]:
+        return [(len(anchors) - 1, 1.0)]
+    i = next(k for k in range(len(anchors) - 1) if f < anchors[k + 1])
+    w = math.log(f / anchors[i]) / math.log(anchors[i + 1] / anchors[i])
+    return [(i, 1.0 - w), (i + 1, w)] if w > 0.0 else [(i, 1.0)]
+
+
 def _sigmoid(z: float) -> float:
     return float(1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z)))))
 
@@ -391,6 +423,26 @@ class PassiveScorer:
         self._tex_scale = np.asarray(tex["scale"], np.float64)
         self._tex_coef = np.asarray(tex["coef"], np.float64)
         self._tex_bias = float(tex["intercept"])
+        # Optional resolution bank (``python -m training.reproduce --resolution-bank``; not in
+        # the shipped models, models/README.md "Round 9"): texture models trained at lower
+        # face resolutions; faces smaller than the main model's anchor are scored by a blend
+        # (resolution_weights). Absent: the main model only.
+        self._bank_anchors: tuple[float, ...] = ()
+        self._bank: list[tuple[np.ndarray, np.ndarray, np.ndarray, float]] = []
+        bank = tex.get("resolution_bank")
+        if bank is not None:
+            n = self._tex_coef.shape[0]
+            for m in bank["models"]:
+                w = tuple(np.asarray(m[k], np.float64) for k in ("mean", "scale", "coef"))
+                if any(v.shape != (n,) for v in w):
+                    raise ValueError(f"model_dir: a resolution-bank texture model has "
+                                     f"{[v.shape for v in w]} weights, the main model {n}; "
+                                     "re-export the models")
+                self._bank.append((w[0], w[1], w[2], float(m["intercept"])))
+            self._bank.append((self._tex_mean, self._tex_scale, self._tex_coef, self._tex_bias))
+            self._bank_anchors = tuple(float(m["face_px"]) for m in bank["models"]) + (
+                float(bank["main_face_px"]),)
+            resolution_weights(self._bank_anchors[0], self._bank_anchors)  # ascending check
         # the texture classifier may use its own crop (size, LBP radii) from the same alignment
         self.texture_spec = InputSpec.from_dict(tex["input"]) if "input" in tex else self.spec
         ts, cs = self.texture_spec, self.spec
@@ -469,10 +521,23 @@ class PassiveScorer:
         return manifest, paths
 
     # -- scoring -------------------------------------------------------------------------------
-    def texture_prob(self, crop: np.ndarray) -> float:
-        """P(live) from the texture classifier on a crop made with ``self.texture_spec``."""
+    def texture_prob(self, crop: np.ndarray, face_side: float | None = None) -> float:
+        """P(live) from the texture classifier on a crop made with ``self.texture_spec``.
+        ``face_side``: the face's resolution (:func:`face_px`, pixels across in its source
+        image); with a resolution bank in the model, faces under the main model's anchor
+        are scored by the bank's blend (:func:`resolution_weights`). None: the main model."""
         f = texture_features(crop, self.texture_spec).astype(np.float64)
-        z = float(((f - self._tex_mean) / self._tex_scale) @ self._tex_coef) + self._tex_bias
+        if face_side is None or not self._bank:
+            parts = [(len(self._bank) - 1, 1.0)] if self._bank else []
+        else:
+            parts = resolution_weights(face_side, self._bank_anchors)
+        if not parts:
+            z = float(((f - self._tex_mean) / self._tex_scale) @ self._tex_coef) + self._tex_bias
+        else:
+            z = 0.0
+            for i, w in parts:
+                mean, scale, coef, bias = self._bank[i]
+                z += w * (float(((f - mean) / scale) @ coef) + bias)
         return _sigmoid(z)
 
     def cnn_prob(self, tensor: np.ndarray) -> float:
@@ -512,7 +577,7 @@ class PassiveScorer:
             t1 = time.perf_counter()
             cnn = None if tensor is None else self.cnn_prob(tensor)
             t2 = time.perf_counter()
-            tex = self.texture_prob(crop)
+            tex = self.texture_prob(crop, face_px(f))
             t3 = time.perf_counter()
             passive = self.fuse(cnn, tex)
             t4 = time.perf_counter()
