@@ -177,6 +177,23 @@ def test_lower_resolution_change_scales_the_face(data_dir, tiny_tex):
         assert ly.var() < lx.var()
 
 
+def test_shift_moves_the_face_in_the_crop(data_dir, tiny_tex):
+    """data.load's ``shift`` (the alignment-jitter copies): the face moved by (dx, dy) crop
+    pixels, so the crop shows the same pixels moved by (-dx, -dy); rows and faces unchanged."""
+    from fastlive.passive import DEFAULT_TEXTURE_SPEC
+    from training import data
+
+    a = data.load(data_dir, DEFAULT_TEXTURE_SPEC, sources=["nuaa", "shubhamlala", "saikan45"],
+                  limit_per_source=12, cache=False, verbose=False, shift=(4.0, 0.0))
+    assert np.array_equal(a.path, tiny_tex.path) and np.array_equal(a.ok, tiny_tex.ok)
+    assert np.array_equal(a.face_side, tiny_tex.face_side)
+    x = tiny_tex.crops[a.ok].astype(float)[:, 20:-20, 20:-20]
+    y = a.crops[a.ok].astype(float)
+    moved = y[:, 20:-20, 16:-24]  # column c of the shifted crop shows column c + 4
+    same = y[:, 20:-20, 20:-20]
+    assert np.abs(moved - x).mean() < 0.5 * np.abs(same - x).mean()
+
+
 def test_scale_face_maps_pixel_centres():
     from fastlive.detect import Face
     from training import data

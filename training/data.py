@@ -24,7 +24,7 @@ from typing import Callable
 import numpy as np
 
 from fastlive.detect import Face
-from fastlive.passive import DEFAULT_SPEC, InputSpec, prepare
+from fastlive.passive import DEFAULT_SPEC, InputSpec, face_transform, prepare
 
 # 4: FaceDetector's orientation check (sideways faces found upright by YuNet are turned);
 # 5: that check also for upside-down faces, below 0.9, a turned face needing 0.85.
@@ -127,11 +127,26 @@ def scale_face(face: Face, sx: float, sy: float) -> Face:
                 face.detector)
 
 
+def shift_face(face: Face, dx: float, dy: float, spec: InputSpec) -> Face:
+    """``face`` moved by (``dx``, ``dy``) pixels of ``spec``'s crop (converted to image pixels
+    by the alignment's scale): the crop window follows the face, so the face appears in the
+    crop moved the other way, as by a small alignment error."""
+    m = face_transform(face, spec)
+    k = float(np.hypot(m[0, 0], m[0, 1]))  # crop pixels per image pixel
+    ox, oy = dx / k, dy / k
+    x, y, w, h = face.box
+    kp = face.keypoints
+    if kp is not None:
+        kp = (kp + np.array([ox, oy], np.float32)).astype(np.float32)
+    return Face((x + ox, y + oy, w, h), face.score, kp, face.detector)
+
+
 def load(data_dir: Path | None = None, spec: InputSpec = DEFAULT_SPEC, *,
          sources: list[str] | None = None, limit_per_source: int | None = None,
          cache: bool = True, verbose: bool = True,
          change: Callable[[np.ndarray, np.random.Generator, Face], np.ndarray] | None = None,
-         change_key: str = "", change_seed: int = 0) -> Dataset:
+         change_key: str = "", change_seed: int = 0,
+         shift: tuple[float, float] = (0.0, 0.0)) -> Dataset:
     """Preprocess the shared data (or a subset) into aligned crops, using the cache.
 
     ``change(image, rng, face)``: applied to every source image (frame or tight crop) before
@@ -142,7 +157,8 @@ def load(data_dir: Path | None = None, spec: InputSpec = DEFAULT_SPEC, *,
     box and keypoints are then scaled with it (:func:`scale_face`), and ``face_side`` is the
     face's side in the changed image. ``rng`` is seeded per image from (``change_seed``,
     row). ``change_key`` names the change (and its parameters) in the cache key and is
-    required with ``change``."""
+    required with ``change``. ``shift``: every face moved by that many crop pixels before the
+    alignment (:func:`shift_face`; the texture model's alignment-jitter copies)."""
     from fastlive.detect import FaceDetector
 
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
@@ -157,7 +173,10 @@ def load(data_dir: Path | None = None, spec: InputSpec = DEFAULT_SPEC, *,
                 [:limit_per_source]]
     if change is not None and not change_key:
         raise ValueError("change_key: name the change (and its parameters) for the cache")
-    key = _cache_key(spec, rows, f"{change_key}/seed{change_seed}" if change else "")
+    extra = f"{change_key}/seed{change_seed}" if change else ""
+    if tuple(shift) != (0.0, 0.0):
+        extra += f"/shift{shift[0]:g},{shift[1]:g}"
+    key = _cache_key(spec, rows, extra)
     cpath = CACHE_DIR / f"crops_{key}.npz"
     if cache and cpath.is_file():
         z = np.load(cpath, allow_pickle=False)
@@ -181,6 +200,8 @@ def load(data_dir: Path | None = None, spec: InputSpec = DEFAULT_SPEC, *,
                 img = change(img, np.random.default_rng([change_seed, i]), face)
                 if img.shape[:2] != (h0, w0):
                     face = scale_face(face, img.shape[1] / w0, img.shape[0] / h0)
+            if tuple(shift) != (0.0, 0.0):
+                face = shift_face(face, shift[0], shift[1], spec)
             crop, _ = prepare(img, face, spec, tensor=False)
             dname, side = face.detector, face_side(face)
         cols["crops"].append(crop)

@@ -10,6 +10,8 @@ Seeded; single-threaded torch (about 16-25 min on 2 busy CPU cores). Steps:
    crop for the CNN and a 160 px crop (same alignment, 1.25x the context) for the texture
    classifier, and the texture crops of every image once more with sensor noise added to the
    whole image (texture.FRAME_NOISE: the texture classifier's frame-noise copies); with
+   ``--jitter`` (not shipped) twice more with the face moved by 2 crop pixels (texture.JITTER:
+   alignment-jitter copies); with
    ``--resolution-bank`` (not shipped) three times more per bank anchor (texture.BANK_FACES:
    the image brought to a face of that side, clean, JPEG-compressed and noisy);
 2. cross-source protocol: for each source S (NUAA and each self-recorded group; the ZJU Eyeblink
@@ -191,14 +193,16 @@ def loso(ds: data.Dataset, dst: data.Dataset, spec: InputSpec, tex_spec: InputSp
 
 
 def texture_training_set(data_dir: Path | None, dst: data.Dataset, tex_spec: InputSpec, *,
-                         seed: int) -> tuple[np.ndarray, list[np.ndarray]]:
+                         seed: int, jitter: bool = False) -> tuple[np.ndarray, list[np.ndarray]]:
     """The shipped texture training set's features: the real crops', and those of one
     invariance copy (texture.augmented_features) and one frame-noise copy
-    (texture.noise_copy_features) of each, row-aligned with ``dst``."""
+    (texture.noise_copy_features) of each, row-aligned with ``dst``; ``jitter`` (not
+    shipped): the alignment-jitter copies too (texture.jitter_copy_features)."""
     feats = texture.features(dst.crops, tex_spec)
     aug = texture.augmented_features(dst.crops, tex_spec, seed=seed)
     noisy = texture.noise_copy_features(data_dir, tex_spec, seed=seed)
-    return feats, aug + noisy
+    jit = texture.jitter_copy_features(data_dir, tex_spec) if jitter else []
+    return feats, aug + noisy + jit
 
 
 def _fmt(v: Any, pct: bool = True) -> str:
@@ -380,6 +384,9 @@ def main(argv: list[str] | None = None) -> int:
                          "reported as a cue, with weight 0)")
     ap.add_argument("--lighting", choices=("none", "standardize"), default=None,
                     help="CNN input lighting normalization (default: the shipped spec's)")
+    ap.add_argument("--jitter", action="store_true",
+                    help="also train the texture classifier on alignment-jitter copies "
+                         "(texture.JITTER; not shipped: models/README.md round 9)")
     ap.add_argument("--resolution-bank", action="store_true",
                     help="also train the texture classifier's resolution bank "
                          "(texture.BANK_FACES; not shipped: python -m training.sweep "
@@ -415,7 +422,8 @@ def main(argv: list[str] | None = None) -> int:
     runs.mkdir(parents=True, exist_ok=True)
     oof_path = runs / "oof.npz"
     t1 = time.time()
-    feats, aug_feats = texture_training_set(args.data, dst, tex_spec, seed=args.seed)
+    feats, aug_feats = texture_training_set(args.data, dst, tex_spec, seed=args.seed,
+                                            jitter=args.jitter)
     bank_sets = (texture.bank_training_sets(args.data, tex_spec, seed=args.seed)
                  if args.resolution_bank else None)
     bank = (f"; resolution bank at faces of {', '.join(f'{a:g}' for a in bank_sets)} px"

@@ -390,18 +390,21 @@ FRAME_CHANGES = {
 
 def noise_check(data_dir: str | None) -> None:
     """Held-out source images with sensor noise added before alignment (FRAME_CHANGES), scored
-    by round 6's texture design, by the shipped one (frame-noise copies of 0-5 grey levels in
-    training) and by one with copies of 0-3 grey levels: mean and
+    by round 6's texture design, by rounds 7-8's (frame-noise copies of 0-5 grey levels in
+    training; shipped), by one with copies of 0-3 grey levels and by rounds 7-8's with the
+    alignment-jitter copies too (``reproduce --jitter``, not shipped): mean and
     pooled AUC, and APCER / BPCER (all held-out attacks / live pooled) and mean ACER at the
     balanced threshold fitted on the other sources' unchanged out-of-source logits."""
     spec = DEFAULT_TEXTURE_SPEC
     ds = data.load(data_dir, spec, verbose=False)
     aug = texture.augmented_features(ds.crops, spec)
+    noisy = texture.noise_copy_features(data_dir, spec)
     designs = {"no frame-noise copies (round 6's design)": aug,
-               "frame-noise copies 0-5 (rounds 7 and 8, shipped)":
-                   aug + texture.noise_copy_features(data_dir, spec),
+               "frame-noise copies 0-5 (rounds 7 and 8, shipped)": aug + noisy,
                "frame-noise copies 0-3 (not shipped)":
-                   aug + texture.noise_copy_features(data_dir, spec, (0.0, 3.0))}
+                   aug + texture.noise_copy_features(data_dir, spec, (0.0, 3.0)),
+               "frame-noise copies 0-5 + alignment-jitter copies (`reproduce --jitter`)":
+                   aug + noisy + texture.jitter_copy_features(data_dir, spec)}
     frame_change_table(data_dir, ds, designs, FRAME_CHANGES)
 
 
@@ -424,8 +427,8 @@ RESOLUTION_CHANGES = {
 
 
 def resolution_check(data_dir: str | None) -> None:
-    """Held-out source images at a lower resolution (RESOLUTION_CHANGES), scored by the shipped
-    texture design (round 8: invariance and frame-noise copies, one model) and by the same with
+    """Held-out source images at a lower resolution (RESOLUTION_CHANGES), scored by round 8's
+    texture design (invariance and frame-noise copies, one model) and by the same with
     a resolution bank (texture.bank_training_sets, blended by the face's side in the changed
     image; without noisy copies, with copies of 0-2.5 grey levels, and as
     ``reproduce --resolution-bank`` makes it), as noise_check's table."""
@@ -520,6 +523,37 @@ def seed_check(data_dir: str | None, seeds: tuple[int, ...] = (0, 1, 2)) -> None
                       f" | {pooled:.3f} | {100 * acer:.1f} |", flush=True)
 
 
+def jitter_check(data_dir: str | None, seeds: tuple[int, ...] = (0, 1, 2)) -> None:
+    """Round 8's (shipped) texture training set (invariance and frame-noise copies, drawn with
+    each seed) against the same plus alignment-jitter copies (texture.JITTER, ``reproduce
+    --jitter``; the other shift pair and all four too), over three draws: per held-out source
+    AUC, mean and pooled AUC, mean ACER at the balanced threshold fitted on the other sources
+    (nested_acer)."""
+    spec = DEFAULT_TEXTURE_SPEC
+    ds = data.load(data_dir, spec, verbose=False)
+    feats = texture.features(ds.crops, spec)
+    shifts = {"+ jitter (2, 0), (0, -2) (`reproduce --jitter`)": texture.JITTER,
+              "+ jitter (-2, 0), (0, 2)": ((-2.0, 0.0), (0.0, 2.0)),
+              "+ jitter, all four": ((2.0, 0.0), (-2.0, 0.0), (0.0, 2.0), (0.0, -2.0))}
+    jit = {sh: f for sh, f in zip(
+        sorted({s for v in shifts.values() for s in v}),
+        texture.jitter_copy_features(data_dir, spec,
+                                     tuple(sorted({s for v in shifts.values() for s in v}))))}
+    print("| design | augmentation seed | AUC per held-out source | mean AUC | pooled AUC | "
+          "mean ACER % |\n|---|---:|---|---:|---:|---:|")
+    for seed in seeds:
+        base = texture.augmented_features(ds.crops, spec, seed=seed) + \
+            texture.noise_copy_features(data_dir, spec, seed=seed)
+        designs = {"round 8, shipped (no jitter copies)": base}
+        designs.update({k: base + [jit[s] for s in v] for k, v in shifts.items()})
+        for name, augs in designs.items():
+            per, pooled, oof = texture_loso(ds, feats, augs, texture.C_REG, spec)
+            acer = nested_acer(ds, oof, list(per))
+            cells = ", ".join(f"{s} {v:.3f}" for s, v in per.items())
+            print(f"| {name} | {seed} | {cells} | {np.mean(list(per.values())):.3f} | "
+                  f"{pooled:.3f} | {100 * acer:.1f} |", flush=True)
+
+
 def descriptor_check(data_dir: str | None) -> None:
     """The shipped texture model against other descriptors on the same crops and the same
     fit (training.descriptors; texture_loso with the shipped C and nuisance projection), and
@@ -604,7 +638,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--resolution", action="store_true",
                     help="only: held-out images at a lower resolution (the shipped texture "
                          "model against the same with a resolution bank)")
+    ap.add_argument("--jitter", action="store_true",
+                    help="only: alignment-jitter copies (round 9, not shipped) over three "
+                         "draws of the other copies")
     args = ap.parse_args(argv)
+    if args.jitter:
+        jitter_check(args.data)
+        return 0
     if args.descriptors:
         descriptor_check(args.data)
         return 0
