@@ -24,11 +24,12 @@ from typing import Callable
 import numpy as np
 
 from fastlive.detect import Face
-from fastlive.passive import DEFAULT_SPEC, InputSpec, face_transform, prepare
+from fastlive.passive import DEFAULT_SPEC, InputSpec, face_px, face_transform, prepare
 
 # 4: FaceDetector's orientation check (sideways faces found upright by YuNet are turned);
-# 5: that check also for upside-down faces, below 0.9, a turned face needing 0.85.
-CACHE_VERSION = 5
+# 5: that check also for upside-down faces, below 0.9, a turned face needing 0.85;
+# 6: augment.frame_resolution delivers the smaller frame (crops changed with it differ).
+CACHE_VERSION = 6
 ROOT = Path(__file__).resolve().parent
 CACHE_DIR = ROOT / "cache"
 # Frames taken from each ZJU Eyeblink clip (live, 10 subjects): every ZJU_STEP-th frame.
@@ -112,8 +113,9 @@ def _cache_key(spec: InputSpec, rows: list[dict[str, str]], change_key: str = ""
 
 
 def face_side(face: Face) -> float:
-    """The longer side of a face's box, source pixels (``Dataset.face_side``)."""
-    return float(max(face.box[2], face.box[3]))
+    """The longer side of a face's box, source pixels (``Dataset.face_side``): the runtime's
+    ``fastlive.passive.face_px``, which a resolution bank routes on."""
+    return face_px(face)
 
 
 def scale_face(face: Face, sx: float, sy: float) -> Face:
@@ -173,8 +175,9 @@ def load(data_dir: Path | None = None, spec: InputSpec = DEFAULT_SPEC, *,
                 [:limit_per_source]]
     if change is not None and not change_key:
         raise ValueError("change_key: name the change (and its parameters) for the cache")
+    shifted = tuple(shift) != (0.0, 0.0)
     extra = f"{change_key}/seed{change_seed}" if change else ""
-    if tuple(shift) != (0.0, 0.0):
+    if shifted:
         extra += f"/shift{shift[0]:g},{shift[1]:g}"
     key = _cache_key(spec, rows, extra)
     cpath = CACHE_DIR / f"crops_{key}.npz"
@@ -200,7 +203,7 @@ def load(data_dir: Path | None = None, spec: InputSpec = DEFAULT_SPEC, *,
                 img = change(img, np.random.default_rng([change_seed, i]), face)
                 if img.shape[:2] != (h0, w0):
                     face = scale_face(face, img.shape[1] / w0, img.shape[0] / h0)
-            if tuple(shift) != (0.0, 0.0):
+            if shifted:
                 face = shift_face(face, shift[0], shift[1], spec)
             crop, _ = prepare(img, face, spec, tensor=False)
             dname, side = face.detector, face_side(face)

@@ -211,8 +211,7 @@ def nested_acer(ds: data.Dataset, oof: np.ndarray, sources: list[str],
 
 
 def fit_per_source(ds: data.Dataset, feats: np.ndarray, augs: list[np.ndarray], spec,
-                   c_reg: float = texture.C_REG, bank_sets: dict | None = None,
-                   main_face: float = texture.BANK_MAIN_FACE
+                   c_reg: float = texture.C_REG, bank_sets: dict | None = None
                    ) -> dict[str, texture.TextureModel]:
     """Per held-out source (ZJU is training data only): a texture model trained on the other
     sources' rows of ``feats`` and of each augmented copy in ``augs`` (row-aligned), with a
@@ -227,7 +226,7 @@ def fit_per_source(ds: data.Dataset, feats: np.ndarray, augs: list[np.ndarray], 
                                c_reg=c_reg, feats=x, aug_feats=[])
         if bank_sets:
             texture.add_bank(out[s], bank_sets, tr, ds.label[tr], ds.source[tr], spec,
-                             c_reg=c_reg, main_face=main_face)
+                             c_reg=c_reg)
     return out
 
 
@@ -449,7 +448,7 @@ def resolution_check(data_dir: str | None) -> None:
 def frame_change_table(data_dir: str | None, ds: data.Dataset, designs: dict[str, Any],
                        changes: dict) -> None:
     """Per design (augmented-copy features row-aligned with ``ds``, or (those, the resolution
-    bank's training sets[, the main model's anchor])) and per change of the
+    bank's training sets)) and per change of the
     held-out images (``data.load``'s ``change``, and the images as captured): mean and pooled
     AUC, APCER / BPCER (all held-out attacks / live pooled) and mean ACER at the balanced
     threshold fitted on the other sources' unchanged out-of-source logits. A resolution bank
@@ -460,21 +459,16 @@ def frame_change_table(data_dir: str | None, ds: data.Dataset, designs: dict[str
     feats = texture.features(ds.crops, spec)
     changed = {"as captured": (feats, ds.face_side)}
     for k, fn in changes.items():
-        # (resolution changes deliver the smaller frame since round 9: a key of their own)
-        small = k in RESOLUTION_CHANGES and k not in FRAME_CHANGES
-        key = f"sweep:{k}" + (":small-frame" if small else "")
-        dk = data.load(data_dir, spec, verbose=False, change=fn, change_key=key,
+        dk = data.load(data_dir, spec, verbose=False, change=fn, change_key=f"sweep:{k}",
                        change_seed=100)
         changed[k] = (texture.features(dk.crops, spec), dk.face_side)
     ev = ds.ok & (ds.source != data.ZJU)
     print("| model | held-out images | mean AUC | pooled AUC | APCER % | BPCER % | "
           "mean ACER % |\n|---|---|---:|---:|---:|---:|---:|")
     for name, design in designs.items():
-        a, bank, main_face = (design + (texture.BANK_MAIN_FACE,))[:3] if isinstance(
-            design, tuple) else (design, None, texture.BANK_MAIN_FACE)
+        a, bank = design if isinstance(design, tuple) else (design, None)
         oof = {k: np.full(len(ds), np.nan) for k in changed}
-        for s, m in fit_per_source(ds, feats, a, spec, bank_sets=bank,
-                                   main_face=main_face).items():
+        for s, m in fit_per_source(ds, feats, a, spec, bank_sets=bank).items():
             te = ds.ok & (ds.source == s)
             for k, (f, side) in changed.items():
                 oof[k][te] = m.logits(f[te], side[te])
@@ -535,10 +529,8 @@ def jitter_check(data_dir: str | None, seeds: tuple[int, ...] = (0, 1, 2)) -> No
     shifts = {"+ jitter (2, 0), (0, -2) (`reproduce --jitter`)": texture.JITTER,
               "+ jitter (-2, 0), (0, 2)": ((-2.0, 0.0), (0.0, 2.0)),
               "+ jitter, all four": ((2.0, 0.0), (-2.0, 0.0), (0.0, 2.0), (0.0, -2.0))}
-    jit = {sh: f for sh, f in zip(
-        sorted({s for v in shifts.values() for s in v}),
-        texture.jitter_copy_features(data_dir, spec,
-                                     tuple(sorted({s for v in shifts.values() for s in v}))))}
+    every = tuple(sorted({sh for v in shifts.values() for sh in v}))
+    jit = dict(zip(every, texture.jitter_copy_features(data_dir, spec, every)))
     print("| design | augmentation seed | AUC per held-out source | mean AUC | pooled AUC | "
           "mean ACER % |\n|---|---:|---|---:|---:|---:|")
     for seed in seeds:

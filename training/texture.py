@@ -141,9 +141,8 @@ def bank_training_sets(data_dir, spec: InputSpec, faces: tuple[float, ...] = BAN
                         change_key=f"bank:{lo:g}:{hi:g}:jpeg{BANK_JPEG[0]}-{BANK_JPEG[1]}").crops
         copies = augmented_features(clean, spec, seed=seed) + [features(jpg, spec)]
         if noise is not None:
-            def low_noise(img, rng, face, lo=lo, hi=hi, n=noise):
-                small = augment.frame_resolution(img, rng, data.face_side(face), lo, hi)
-                return augment.frame_noise(small, rng, n[0], n[1])
+            def low_noise(img, rng, face, low=low, n=noise):
+                return augment.frame_noise(low(img, rng, face), rng, n[0], n[1])
 
             copies.append(features(data.load(
                 data_dir, spec, verbose=False, change=low_noise, change_seed=seed + 4,
@@ -253,12 +252,10 @@ def train(crops: np.ndarray | None, labels: np.ndarray, groups: np.ndarray, spec
 
 def add_bank(main: TextureModel, bank_sets: dict[float, tuple[np.ndarray, list[np.ndarray]]],
              rows: np.ndarray, labels: np.ndarray, groups: np.ndarray, spec: InputSpec, *,
-             c_reg: float = C_REG, main_face: float = BANK_MAIN_FACE) -> TextureModel:
+             c_reg: float = C_REG) -> TextureModel:
     """``main`` with its resolution bank: one model per anchor of ``bank_sets``
     (:func:`bank_training_sets`), trained as ``main`` (same fit, C and projection) on
-    ``rows`` of that anchor's features and copies; ``labels`` / ``groups``: of those rows;
-    ``main_face``: the main model's anchor (faces from this side up: the main model alone)."""
-    main.main_face = float(main_face)
+    ``rows`` of that anchor's features and copies; ``labels`` / ``groups``: of those rows."""
     main.bank = [(a, train(None, labels, groups, spec, c_reg=c_reg, feats=f[rows],
                            aug_feats=[x[rows] for x in aug]))
                  for a, (f, aug) in sorted(bank_sets.items())]

@@ -419,30 +419,30 @@ class PassiveScorer:
             tex = json.load(fh)
         with open(paths[FUSION_MODEL], encoding="utf-8") as fh:
             fus = json.load(fh)
-        self._tex_mean = np.asarray(tex["mean"], np.float64)
-        self._tex_scale = np.asarray(tex["scale"], np.float64)
-        self._tex_coef = np.asarray(tex["coef"], np.float64)
-        self._tex_bias = float(tex["intercept"])
-        # Optional resolution bank (``python -m training.reproduce --resolution-bank``; not in
-        # the shipped models, models/README.md "Round 9"): texture models trained at lower
-        # face resolutions; faces smaller than the main model's anchor are scored by a blend
-        # (resolution_weights). Absent: the main model only.
-        self._bank_anchors: tuple[float, ...] = ()
-        self._bank: list[tuple[np.ndarray, np.ndarray, np.ndarray, float]] = []
+        # The texture model's weights, (mean, scale, coef, intercept); with a resolution bank
+        # (``python -m training.reproduce --resolution-bank``; not in the shipped models,
+        # models/README.md "Round 9") the bank's models come first and the main model last,
+        # ``_tex_anchors`` their face sides: faces smaller than the main model's anchor are
+        # scored by a blend (resolution_weights). Without a bank: the main model only.
+        def weights(m: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+            return (np.asarray(m["mean"], np.float64), np.asarray(m["scale"], np.float64),
+                    np.asarray(m["coef"], np.float64), float(m["intercept"]))
+
+        main = weights(tex)
         bank = tex.get("resolution_bank")
+        self._tex_models = [main]
+        self._tex_anchors: tuple[float, ...] = ()
         if bank is not None:
-            n = self._tex_coef.shape[0]
-            for m in bank["models"]:
-                w = tuple(np.asarray(m[k], np.float64) for k in ("mean", "scale", "coef"))
-                if any(v.shape != (n,) for v in w):
+            n = main[2].shape[0]
+            self._tex_models = [weights(m) for m in bank["models"]] + [main]
+            for w in self._tex_models[:-1]:
+                if any(v.shape != (n,) for v in w[:3]):
                     raise ValueError(f"model_dir: a resolution-bank texture model has "
-                                     f"{[v.shape for v in w]} weights, the main model {n}; "
+                                     f"{[v.shape for v in w[:3]]} weights, the main model {n}; "
                                      "re-export the models")
-                self._bank.append((w[0], w[1], w[2], float(m["intercept"])))
-            self._bank.append((self._tex_mean, self._tex_scale, self._tex_coef, self._tex_bias))
-            self._bank_anchors = tuple(float(m["face_px"]) for m in bank["models"]) + (
+            self._tex_anchors = tuple(float(m["face_px"]) for m in bank["models"]) + (
                 float(bank["main_face_px"]),)
-            resolution_weights(self._bank_anchors[0], self._bank_anchors)  # ascending check
+            resolution_weights(self._tex_anchors[0], self._tex_anchors)  # ascending check
         # the texture classifier may use its own crop (size, LBP radii) from the same alignment
         self.texture_spec = InputSpec.from_dict(tex["input"]) if "input" in tex else self.spec
         ts, cs = self.texture_spec, self.spec
@@ -472,11 +472,11 @@ class PassiveScorer:
                 "file is not a valid ONNX model for this onnxruntime: reinstall fastlive"
             ) from exc
         self._in_name = self._sess.get_inputs()[0].name
-        n_feat = self._tex_coef.shape[0]
+        n_feat = main[2].shape[0]
         probe = texture_features(
             np.zeros((self.texture_spec.size, self.texture_spec.size, 3), np.uint8),
             self.texture_spec)
-        if probe.shape[0] != n_feat or self._tex_mean.shape[0] != n_feat:
+        if probe.shape[0] != n_feat or main[0].shape[0] != n_feat:
             raise ValueError(f"model_dir: texture weights expect {n_feat} features, the input "
                              f"spec gives {probe.shape[0]}")
 
@@ -527,17 +527,13 @@ class PassiveScorer:
         image); with a resolution bank in the model, faces under the main model's anchor
         are scored by the bank's blend (:func:`resolution_weights`). None: the main model."""
         f = texture_features(crop, self.texture_spec).astype(np.float64)
-        if face_side is None or not self._bank:
-            parts = [(len(self._bank) - 1, 1.0)] if self._bank else []
-        else:
-            parts = resolution_weights(face_side, self._bank_anchors)
-        if not parts:
-            z = float(((f - self._tex_mean) / self._tex_scale) @ self._tex_coef) + self._tex_bias
-        else:
-            z = 0.0
-            for i, w in parts:
-                mean, scale, coef, bias = self._bank[i]
-                z += w * (float(((f - mean) / scale) @ coef) + bias)
+        last = len(self._tex_models) - 1
+        parts = ([(last, 1.0)] if face_side is None or not last
+                 else resolution_weights(face_side, self._tex_anchors))
+        z = 0.0
+        for i, w in parts:
+            mean, scale, coef, bias = self._tex_models[i]
+            z += w * (float(((f - mean) / scale) @ coef) + bias)
         return _sigmoid(z)
 
     def cnn_prob(self, tensor: np.ndarray) -> float:
