@@ -188,6 +188,45 @@ def test_prefilter_keeps_near_unit_scale_untouched():
     assert src is frame and np.array_equal(m2, m_big)
 
 
+def test_prefilter_max_scale_averages_every_face():
+    """InputSpec.prefilter_max_scale (models round 10): a face near or under the crop's own
+    resolution is area-downscaled to that fraction of its size before the warp enlarges it,
+    so its pixel grain is averaged as a larger face's is; larger faces are unchanged."""
+    rng = np.random.default_rng(3)
+    smooth, face = _face_frame()
+    noisy = np.clip(smooth + rng.normal(0, 8, smooth.shape), 0, 255).astype(np.uint8)
+    spec = dataclasses.replace(SPEC, prefilter_max_scale=0.8)
+    m = align.keypoint_transform(face.keypoints, S, SPEC.scale)
+    # the area downscale, explicitly: same crop as the prefilter's source and affine
+    src, m2 = passive.prefilter(noisy, m, S, 0.8)
+    assert src is not noisy and src.shape[0] < noisy.shape[0]
+    ref = cv2.warpAffine(src, m2, (S, S), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    crop, _ = passive.prepare(noisy, face, spec, tensor=False)
+    assert np.abs(crop.astype(int) - ref).mean() < 1.0
+    # the grain is averaged: the crop is closer to the noise-free face's than without
+    plain, _ = passive.prepare(noisy, face, tensor=False)
+    clean, _ = passive.prepare(smooth, face, tensor=False)
+    clean_avg, _ = passive.prepare(smooth, face, spec, tensor=False)
+    assert passive.noise_sigma(crop) < 0.8 * passive.noise_sigma(plain)
+    assert (np.abs(crop.astype(int) - clean_avg).mean()
+            < 0.8 * np.abs(plain.astype(int) - clean).mean())
+    # a face the crop minifies by more than PREFILTER_BELOW: the setting changes nothing
+    big = cv2.resize(noisy, None, fx=4, fy=4, interpolation=cv2.INTER_NEAREST)
+    face_b = Face(tuple(v * 4 for v in face.box), 0.9, face.keypoints * 4 + 1.5, "yunet")
+    np.testing.assert_array_equal(passive.prepare(big, face_b, spec, tensor=False)[0],
+                                  passive.prepare(big, face_b, tensor=False)[0])
+    # the spec says so in the model file and round-trips; older files (no key) keep None
+    d = spec.to_dict()
+    assert d["prefilter_max_scale"] == 0.8 and "0.8 of its size" in d["prefilter"]
+    assert passive.InputSpec.from_dict(d) == spec
+    assert "prefilter_max_scale" not in SPEC.to_dict()
+    assert passive.InputSpec.from_dict(SPEC.to_dict()).prefilter_max_scale is None
+    for bad in (0, 1.5, -0.2, "x", float("nan")):
+        d["prefilter_max_scale"] = bad
+        with pytest.raises(ValueError, match="prefilter_max_scale"):
+            passive.InputSpec.from_dict(d)
+
+
 def test_texture_features_are_colour_lbp_histograms():
     from fastlive import kernels
 

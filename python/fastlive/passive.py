@@ -11,7 +11,10 @@ Pipeline for one face::
                 -> area prefilter: when the crop would minify the face by more than
                    ``PREFILTER_BELOW`` (a high-resolution face), the face region is first
                    downscaled with cv2.INTER_AREA so the bilinear warp works near scale 1
-                   (no aliasing: texture models otherwise see the camera's resolution)
+                   (no aliasing: texture models otherwise see the camera's resolution); with
+                   ``InputSpec.prefilter_max_scale`` (the texture crop since models round
+                   10) every other face too is area-downscaled to that fraction of its size
+                   first, so no face reaches the texture model with its camera's raw grain
                 -> kernels.warp_crop      -> uint8 crop (the texture model's own size) -> the
                                              spec's colour spaces (HSV) -> LBP histograms
                                              -> logistic regression -> P(live) "texture"
@@ -97,6 +100,15 @@ class InputSpec:
     # (forehead, hair, background) and bottom (chin, neck) bands, whose context differs more
     # between cameras and rooms than between live faces and attacks
     lbp_bands: tuple[int, ...] | None = None
+    # None: the area prefilter runs only when the crop minifies the face by more than
+    # PREFILTER_BELOW, so a face near the crop's own resolution keeps the camera's pixel grain
+    # (sensor noise, demosaicking, JPEG) that a larger face loses to the averaging, and the
+    # texture model read that grain as live (models round 8: 37 % of held-out prints with a
+    # face of 100-150 px accepted, 2-3 % of larger ones). A scale (0, 1]: every face region is
+    # area-downscaled to at most this fraction of its size before the warp (enlarged from
+    # there when the face is small), so every face is averaged by at least 1 / scale
+    # (models round 10: PREFILTER_BELOW, where the prefilter already starts; models/README.md).
+    prefilter_max_scale: float | None = None
 
     @property
     def lbp_radii(self) -> tuple[int, ...]:
@@ -111,7 +123,12 @@ class InputSpec:
             "layout": "NCHW float32, (pixel - mean) / std, pixel units 0..255 (lighting "
                       "'standardize': pixel -> (pixel - mu) / max(sd, 1) first, mu/sd of the "
                       "crop's luma)",
-            "prefilter": f"INTER_AREA when crop scale < {PREFILTER_BELOW}",
+            "prefilter": (f"INTER_AREA when crop scale < {PREFILTER_BELOW}"
+                          + ("" if self.prefilter_max_scale is None else
+                             f"; otherwise the face region is area-downscaled to "
+                             f"{self.prefilter_max_scale:g} of its size first")),
+            **({} if self.prefilter_max_scale is None
+               else {"prefilter_max_scale": self.prefilter_max_scale}),
             "lbp": {"grid": list(self.lbp_grid),
                     "radius": (self.lbp_radius if isinstance(self.lbp_radius, int)
                                else list(self.lbp_radius)),
@@ -141,7 +158,21 @@ class InputSpec:
             lbp_scales=tuple(int(v) for v in lbp.get("scales", (1,))),
             lbp_hue_shift=int(lbp.get("hue_shift", 0)),
             lbp_bands=_bands(lbp.get("bands"), lbp.get("grid", (1, 1))),
+            prefilter_max_scale=_max_scale(d.get("prefilter_max_scale")),
         )
+
+
+def _max_scale(v: Any) -> float | None:
+    if v is None:
+        return None
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        x = math.nan
+    if not 0.0 < x <= 1.0:
+        raise ValueError(f"prefilter_max_scale: expected a number in (0, 1] or null, got {v!r}; "
+                         "fix the model file's input spec")
+    return x
 
 
 def _bands(v: Any, grid: Any) -> tuple[int, ...] | None:
@@ -173,7 +204,8 @@ DEFAULT_SPEC = InputSpec()
 # and attacks). Chosen on the cross-source protocol (``python -m training.sweep``, table in
 # models/README.md). The shipped texture model stores its spec in passive_texture.json.
 DEFAULT_TEXTURE_SPEC = InputSpec(size=160, scale=1.25, lbp_mirror=True, lbp_colors=("hsv",),
-                                 lbp_grid=(4, 1), lbp_hue_shift=60, lbp_bands=(1, 2))
+                                 lbp_grid=(4, 1), lbp_hue_shift=60, lbp_bands=(1, 2),
+                                 prefilter_max_scale=PREFILTER_BELOW)
 
 # Uniform LBP(8) bin i of an image is bin MIRROR_UNIFORM[i] of its horizontal mirror image
 # (neighbour bits 0<->2, 3<->7, 4<->6 swap; fastlive.kernels.lbp_codes order; checked against
@@ -217,14 +249,23 @@ def face_transform(face: Any, spec: InputSpec = DEFAULT_SPEC) -> np.ndarray:
     return align.box_transform(face.box, spec.size, spec.scale)
 
 
-def prefilter(frame: np.ndarray, m: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+def prefilter(frame: np.ndarray, m: np.ndarray, size: int,
+              max_scale: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Anti-aliasing: when ``m`` minifies by more than ``PREFILTER_BELOW``, return the face
     region of ``frame`` downscaled with INTER_AREA and the affine adjusted to it (so the warp
-    runs near scale 1); otherwise return ``(frame, m)`` unchanged."""
+    runs near scale 1); otherwise return ``(frame, m)`` unchanged, unless ``max_scale``
+    (``InputSpec.prefilter_max_scale``) is set: then the face region is area-downscaled to
+    ``max_scale`` of its size and the warp enlarges it from there, so every face's pixels are
+    averaged by at least 1 / ``max_scale``."""
     m = np.asarray(m, dtype=np.float64)
     s = math.sqrt(abs(float(np.linalg.det(m[:, :2]))))
-    if not s < PREFILTER_BELOW or s <= 0:
+    if not (s > 0 and math.isfinite(s)):
         return frame, m
+    if not s < PREFILTER_BELOW:
+        if max_scale is None:
+            return frame, m
+        # the face region at most max_scale of its own size, then enlarged by the warp
+        s = min(s, float(max_scale))
     h, w = frame.shape[:2]
     inv = align.invert(m)
     corners = np.array([[0, 0, 1], [size, 0, 1], [0, size, 1], [size, size, 1]], np.float64)
@@ -263,7 +304,7 @@ def prepare(frame: np.ndarray, face: Any, spec: InputSpec = DEFAULT_SPEC, *,
 
     frame = as_bgr(frame, "frame")
     m = face_transform(face, spec)
-    src, m2 = prefilter(frame, m, spec.size)
+    src, m2 = prefilter(frame, m, spec.size, spec.prefilter_max_scale)
     size = (spec.size, spec.size)
     crop = _core.warp_crop(src, m2, size, border=spec.border)
     if not tensor:
