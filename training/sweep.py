@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,10 +34,12 @@ from training import augment, calibrate, data, texture
 # no JPEG); "nap": nuisance directions projected out (texture.train); "hue": added to
 # OpenCV's hue before the LBP (InputSpec.lbp_hue_shift); "bands": the grid cells kept
 # (InputSpec.lbp_bands; None: all); "noise": the range of the frame-noise copies' standard
-# deviation (texture.FRAME_NOISE; None: no such copies).
+# deviation (texture.FRAME_NOISE; None: no such copies); "area": InputSpec.prefilter_max_scale
+# (None: rounds 1-9, the area prefilter only for faces the crop minifies by more than 0.8).
 SHIPPED = dict(size=160, scale=1.25, grid=(4, 1), radius=1, mirror=True, scales=(1,),
                colors=("hsv",), hue=60, copies=1, C=0.001, synth="", wb_jpeg=True, nap=1,
-               bands=(1, 2), noise=texture.FRAME_NOISE)
+               bands=(1, 2), noise=texture.FRAME_NOISE,
+               area=DEFAULT_TEXTURE_SPEC.prefilter_max_scale)
 # rounds 1-4 compared LBP of both YCrCb and HSV, on the crop and its half-size copy
 _YCC_HSV = dict(colors=("ycrcb", "hsv"), scales=(1, 2), hue=0)
 _BEFORE_NAP: list[dict] = [
@@ -122,12 +125,15 @@ ROUND7: list[dict] = [
     dict(noise=(0.0, 8.0)),
     dict(noise=(2.0, 5.0)),
 ]
-GRID: list[dict] = ([{**_YCC_HSV, "nap": 0, "bands": None, "noise": None, **r}
+# rounds 1-9: the area prefilter only for faces the crop minifies by more than 0.8
+_OLD = {"area": None}
+GRID: list[dict] = ([{**_OLD, **_YCC_HSV, "nap": 0, "bands": None, "noise": None, **r}
                      for r in _BEFORE_NAP]
-                    + [{**_YCC_HSV, "bands": None, "noise": None, **r} for r in _ROUND4]
-                    + [{"hue": 0, "bands": None, "noise": None, **r} for r in _ROUND5]
-                    + [{"bands": None, "noise": None, **r} for r in _HUE]
-                    + [{"noise": None, **r} for r in ROUND6] + ROUND7)
+                    + [{**_OLD, **_YCC_HSV, "bands": None, "noise": None, **r} for r in _ROUND4]
+                    + [{**_OLD, "hue": 0, "bands": None, "noise": None, **r} for r in _ROUND5]
+                    + [{**_OLD, "bands": None, "noise": None, **r} for r in _HUE]
+                    + [{**_OLD, "noise": None, **r} for r in ROUND6]
+                    + [{**_OLD, **r} for r in ROUND7])
 
 
 def row_spec(row: dict):
@@ -136,7 +142,7 @@ def row_spec(row: dict):
                                lbp_radius=r["radius"], lbp_mirror=r["mirror"],
                                lbp_scales=r["scales"], lbp_grid=r["grid"],
                                lbp_colors=r["colors"], lbp_hue_shift=r["hue"],
-                               lbp_bands=r["bands"])
+                               lbp_bands=r["bands"], prefilter_max_scale=r["area"])
     return r, spec
 
 
@@ -389,9 +395,10 @@ FRAME_CHANGES = {
 
 def noise_check(data_dir: str | None) -> None:
     """Held-out source images with sensor noise added before alignment (FRAME_CHANGES), scored
-    by round 6's texture design, by rounds 7-8's (frame-noise copies of 0-5 grey levels in
-    training; shipped), by one with copies of 0-3 grey levels and by rounds 7-8's with the
-    alignment-jitter copies too (``reproduce --jitter``, not shipped): mean and
+    by round 6's texture design, by the shipped one (frame-noise copies of 0-5 grey levels in
+    training), by one with copies of 0-3 grey levels and by the shipped one with the
+    alignment-jitter copies too (``reproduce --jitter``, not shipped), all on the shipped
+    spec's crops (round 10: every face area-averaged): mean and
     pooled AUC, and APCER / BPCER (all held-out attacks / live pooled) and mean ACER at the
     balanced threshold fitted on the other sources' unchanged out-of-source logits."""
     spec = DEFAULT_TEXTURE_SPEC
@@ -399,7 +406,7 @@ def noise_check(data_dir: str | None) -> None:
     aug = texture.augmented_features(ds.crops, spec)
     noisy = texture.noise_copy_features(data_dir, spec)
     designs = {"no frame-noise copies (round 6's design)": aug,
-               "frame-noise copies 0-5 (rounds 7 and 8, shipped)": aug + noisy,
+               "frame-noise copies 0-5 (rounds 7, 8 and 10, shipped)": aug + noisy,
                "frame-noise copies 0-3 (not shipped)":
                    aug + texture.noise_copy_features(data_dir, spec, (0.0, 3.0)),
                "frame-noise copies 0-5 + alignment-jitter copies (`reproduce --jitter`)":
@@ -425,17 +432,27 @@ RESOLUTION_CHANGES = {
 }
 
 
-def resolution_check(data_dir: str | None) -> None:
-    """Held-out source images at a lower resolution (RESOLUTION_CHANGES), scored by round 8's
+def resolution_check(data_dir: str | None, bank: bool = True) -> None:
+    """Held-out source images at a lower resolution (RESOLUTION_CHANGES), scored by the shipped
     texture design (invariance and frame-noise copies, one model) and by the same with
     a resolution bank (texture.bank_training_sets, blended by the face's side in the changed
     image; without noisy copies, with copies of 0-2.5 grey levels, and as
-    ``reproduce --resolution-bank`` makes it), as noise_check's table."""
+    ``reproduce --resolution-bank`` makes it), as noise_check's table. ``bank=False``
+    (``--resolution --no-bank``): single models only, round 8's crop and the shipped one
+    (round 10: every face area-averaged)."""
+    if not bank:
+        for i, (name, spec) in enumerate(list(_round10_designs().items())[:2]):
+            ds = data.load(data_dir, spec, verbose=False)
+            base = texture.augmented_features(ds.crops, spec) + texture.noise_copy_features(
+                data_dir, spec)
+            frame_change_table(data_dir, ds, {name: base}, RESOLUTION_CHANGES, spec=spec,
+                               header=i == 0)
+        return
     spec = DEFAULT_TEXTURE_SPEC
     ds = data.load(data_dir, spec, verbose=False)
     base = texture.augmented_features(ds.crops, spec) + texture.noise_copy_features(
         data_dir, spec, (0.0, 5.0))
-    designs = {"round 8, shipped (one model)": base,
+    designs = {"one model (the shipped design)": base,
                "+ resolution bank, no noisy copies":
                    (base, texture.bank_training_sets(data_dir, spec, noise=None)),
                "+ resolution bank, noisy copies 0-2.5":
@@ -446,14 +463,14 @@ def resolution_check(data_dir: str | None) -> None:
 
 
 def frame_change_table(data_dir: str | None, ds: data.Dataset, designs: dict[str, Any],
-                       changes: dict) -> None:
+                       changes: dict, spec=DEFAULT_TEXTURE_SPEC, header: bool = True) -> None:
     """Per design (augmented-copy features row-aligned with ``ds``, or (those, the resolution
     bank's training sets)) and per change of the
     held-out images (``data.load``'s ``change``, and the images as captured): mean and pooled
     AUC, APCER / BPCER (all held-out attacks / live pooled) and mean ACER at the balanced
     threshold fitted on the other sources' unchanged out-of-source logits. A resolution bank
-    is blended by the face's side in the changed image, as at run time."""
-    spec = DEFAULT_TEXTURE_SPEC
+    is blended by the face's side in the changed image, as at run time. ``spec``: the texture
+    crop and features (``ds`` loaded with it); ``header``: print the table's header."""
     srcs = [s for s in data.source_names(ds) if s != data.ZJU]
     both = [s for s in srcs if len(set(ds.label[ds.source == s].tolist())) == 2]
     feats = texture.features(ds.crops, spec)
@@ -463,8 +480,9 @@ def frame_change_table(data_dir: str | None, ds: data.Dataset, designs: dict[str
                        change_seed=100)
         changed[k] = (texture.features(dk.crops, spec), dk.face_side)
     ev = ds.ok & (ds.source != data.ZJU)
-    print("| model | held-out images | mean AUC | pooled AUC | APCER % | BPCER % | "
-          "mean ACER % |\n|---|---|---:|---:|---:|---:|---:|")
+    if header:
+        print("| model | held-out images | mean AUC | pooled AUC | APCER % | BPCER % | "
+              "mean ACER % |\n|---|---|---:|---:|---:|---:|---:|")
     for name, design in designs.items():
         a, bank = design if isinstance(design, tuple) else (design, None)
         oof = {k: np.full(len(ds), np.nan) for k in changed}
@@ -522,7 +540,9 @@ def jitter_check(data_dir: str | None, seeds: tuple[int, ...] = (0, 1, 2)) -> No
     each seed) against the same plus alignment-jitter copies (texture.JITTER, ``reproduce
     --jitter``; the other shift pair and all four too), over three draws: per held-out source
     AUC, mean and pooled AUC, mean ACER at the balanced threshold fitted on the other sources
-    (nested_acer)."""
+    (nested_acer). Controls (round 10): the same number of extra rows as unshifted duplicates
+    of the real crops' features (the jitter copies' gain is that weighting, not the shift),
+    and the real crops counted 2, 4 and 6 times."""
     spec = DEFAULT_TEXTURE_SPEC
     ds = data.load(data_dir, spec, verbose=False)
     feats = texture.features(ds.crops, spec)
@@ -538,12 +558,162 @@ def jitter_check(data_dir: str | None, seeds: tuple[int, ...] = (0, 1, 2)) -> No
             texture.noise_copy_features(data_dir, spec, seed=seed)
         designs = {"round 8, shipped (no jitter copies)": base}
         designs.update({k: base + [jit[s] for s in v] for k, v in shifts.items()})
+        # controls: the real crops' own features repeated instead of shifted copies
+        designs.update({f"control: real crops x{k} (unshifted duplicates)"
+                        + (", as many rows as `--jitter`" if k == 3 else ""):
+                        base + [feats] * (k - 1) for k in (2, 3, 4, 6)})
         for name, augs in designs.items():
             per, pooled, oof = texture_loso(ds, feats, augs, texture.C_REG, spec)
             acer = nested_acer(ds, oof, list(per))
             cells = ", ".join(f"{s} {v:.3f}" for s, v in per.items())
             print(f"| {name} | {seed} | {cells} | {np.mean(list(per.values())):.3f} | "
                   f"{pooled:.3f} | {100 * acer:.1f} |", flush=True)
+
+
+# Face-side bins (the longer side of the detector's box in the source image, pixels) of
+# face_size_check.
+FACE_SIDE_BINS = (100.0, 150.0, 200.0, 300.0, 450.0)
+
+
+def _round10_designs() -> dict[str, Any]:
+    """Round 10's comparison: the texture spec before it (the area prefilter only for faces the
+    crop minifies by more than 0.8), the shipped one and a stronger averaging."""
+    old = dataclasses.replace(DEFAULT_TEXTURE_SPEC, prefilter_max_scale=None)
+    return {"rounds 7-8 (area prefilter under scale 0.8 only)": old,
+            "round 10, shipped (every face area-averaged, max scale 0.8)": DEFAULT_TEXTURE_SPEC,
+            "every face area-averaged, max scale 0.6 (not shipped)":
+                dataclasses.replace(DEFAULT_TEXTURE_SPEC, prefilter_max_scale=0.6)}
+
+
+def _held_out_decisions(data_dir: str | None, spec, seed: int):
+    """The texture design ``spec`` (invariance and frame-noise copies drawn with ``seed``) left
+    one source out: (dataset, per-source AUC, pooled AUC, out-of-source logits, accepted at
+    each source's balanced threshold fitted on the other sources (nested_thresholds))."""
+    ds = data.load(data_dir, spec, verbose=False)
+    feats = texture.features(ds.crops, spec)
+    augs = (texture.augmented_features(ds.crops, spec, seed=seed)
+            + texture.noise_copy_features(data_dir, spec, seed=seed))
+    per, pooled, oof = texture_loso(ds, feats, augs, texture.C_REG, spec)
+    srcs = [s for s in data.source_names(ds) if s != data.ZJU]
+    thr = nested_thresholds(ds, oof, srcs)
+    acc = np.zeros(len(ds), bool)
+    for s in srcs:
+        acc[ds.source == s] = oof[ds.source == s] >= thr[s]
+    return ds, per, pooled, oof, acc, thr
+
+
+def round10_check(data_dir: str | None, seeds: tuple[int, ...] = (0, 1, 2)) -> None:
+    """Round 10's change of the texture crop (InputSpec.prefilter_max_scale) over three draws of
+    the augmented copies: per held-out source AUC, mean and pooled AUC, mean ACER at the
+    balanced threshold fitted on the other sources, the held-out live faces rejected and the
+    held-out attacks with a face under 150 px accepted at that threshold."""
+    print("| design | augmentation seed | AUC per held-out source | mean AUC | pooled AUC | "
+          "mean ACER % | held-out live rejected % | held-out attacks, face under 150 px: "
+          "accepted % |\n|---|---:|---|---:|---:|---:|---:|---:|")
+    for name, spec in _round10_designs().items():
+        for seed in seeds:
+            ds, per, pooled, oof, acc, thr = _held_out_decisions(data_dir, spec, seed)
+            ev = ds.ok & (ds.source != data.ZJU)
+            small = ev & (ds.label == 0) & (ds.face_side < FACE_SIDE_BINS[1])
+            live = ev & (ds.label == 1)
+            cells = ", ".join(f"{s} {v:.3f}" for s, v in per.items())
+            print(f"| {name} | {seed} | {cells} | {np.mean(list(per.values())):.3f} | "
+                  f"{pooled:.3f} | {100 * nested_acer(ds, oof, list(per), thr):.1f} | "
+                  f"{100 * (1 - acc[live].mean()):.1f} | {100 * acc[small].mean():.1f} "
+                  f"(of {int(small.sum())}) |", flush=True)
+
+
+def face_size_check(data_dir: str | None, seed: int = 0) -> None:
+    """Out-of-source decisions (texture alone, each source at the balanced threshold fitted on
+    the other sources) by the face's side in the source image, for the texture spec before
+    round 10 and the shipped one: where single frames fail."""
+    designs = dict(list(_round10_designs().items())[:2])
+    edges = (0.0, *FACE_SIDE_BINS, np.inf)
+    print("| design | face side (px) | held-out attacks | accepted % | per source (accepted % "
+          "of n) | held-out live | accepted % | per source (accepted % of n) |\n"
+          "|---|---|---:|---:|---|---:|---:|---|")
+    for design, spec in designs.items():
+        ds, _, _, _, acc, _ = _held_out_decisions(data_dir, spec, seed)
+        srcs = [s for s in data.source_names(ds) if s != data.ZJU]
+        ev = ds.ok & (ds.source != data.ZJU)
+        for lo, hi in zip(edges[:-1], edges[1:]):
+            cells = []
+            for lab in (0, 1):
+                m = ev & (ds.label == lab) & (ds.face_side >= lo) & (ds.face_side < hi)
+                by = ", ".join(f"{s} {100 * acc[m & (ds.source == s)].mean():.0f} % of "
+                               f"{int((m & (ds.source == s)).sum())}"
+                               for s in srcs if (m & (ds.source == s)).any())
+                cells += [str(int(m.sum())), f"{100 * acc[m].mean():.1f}" if m.any() else "n/a",
+                          by or "-"]
+            name = f"{lo:g}-{hi:g}" if np.isfinite(hi) else f"{lo:g} and more"
+            print(f"| {design} | {name} | {' | '.join(cells)} |", flush=True)
+
+
+def _mosaic(imgs: list[np.ndarray]) -> np.ndarray:
+    """Four frames area-downscaled to half size and tiled 2x2 (tests/test_attacks.py's)."""
+    import cv2
+
+    h, w = imgs[0].shape[:2]
+    t = [cv2.resize(i, (w // 2, h // 2), interpolation=cv2.INTER_AREA) for i in imgs[:4]]
+    return np.vstack([np.hstack(t[:2]), np.hstack(t[2:4])])
+
+
+def mosaic_check(data_dir: str | None, model_dirs: list[str], n: int = 300,
+                 seed: int = 1) -> None:
+    """NUAA frames scored as single images by ``LivenessDetector().score_frame`` with each
+    model folder ("" = the shipped models): every frame alone, and ``n`` seeded mosaics of
+    four frames (``_mosaic``, as ``tests/test_attacks.py``'s tiled-print tests build them):
+    the share of faces decided LIVE, of mosaics with a LIVE face, and of the print tiles
+    that the same model rejects with margin alone (score below threshold -
+    ``Config.temporal_margin``, the prints the tests keep) that become LIVE in a mosaic.
+    The shipped models were trained on every NUAA frame, so these are training images."""
+    import cv2
+
+    from fastlive.api import LivenessDetector
+    from fastlive.config import Config
+    from fastlive.passive import PassiveScorer
+    from fastlive.results import LIVE
+
+    root = Path(data_dir) if data_dir is not None else data.default_data_dir()
+    rows = [r for r in data.read_manifest(root) if r["source"] == data.NUAA]
+    rng = np.random.default_rng(seed)
+    sets = {}
+    for lab in ("spoof", "live"):
+        pool = [r["path"] for r in rows if r["label"] == lab]
+        sets[lab] = [[pool[i] for i in rng.choice(len(pool), 4, replace=False)]
+                     for _ in range(n)]
+    margin = Config().temporal_margin
+    print(f"| models | NUAA frames | frames alone: LIVE % | {n} mosaics: faces | faces LIVE % "
+          "| mosaics with a LIVE face % | tiles rejected with margin alone: faces | of those "
+          "LIVE in the mosaic % |\n|---|---|---:|---:|---:|---:|---:|---:|")
+    for d in model_dirs:
+        det = LivenessDetector(passive=PassiveScorer(d)) if d else LivenessDetector()
+        for lab, mosaics in sets.items():
+            alone: dict[str, tuple[bool, bool]] = {}
+            faces = live = with_live = kept = kept_live = 0
+            for paths in mosaics:
+                imgs = [cv2.imread(str(root / p)) for p in paths]
+                for p, img in zip(paths, imgs):
+                    if p not in alone:
+                        r = det.score_frame(img)
+                        alone[p] = (any(f.decision == LIVE for f in r.faces),
+                                    bool(r.faces) and r.faces[0].score < det.threshold - margin)
+                res = det.score_frame(_mosaic(imgs))
+                dec = [f.decision == LIVE for f in res.faces]
+                faces += len(dec)
+                live += sum(dec)
+                with_live += any(dec)
+                for f, is_live in zip(res.faces, dec):
+                    x, y, w, h = f.box
+                    tile = 2 * int(y + h / 2 >= imgs[0].shape[0] / 2) + int(
+                        x + w / 2 >= imgs[0].shape[1] / 2)
+                    if alone[paths[tile]][1]:
+                        kept += 1
+                        kept_live += is_live
+            single = 100 * np.mean([v[0] for v in alone.values()])
+            print(f"| {d or 'shipped (models/)'} | {lab} | {single:.1f} | {faces} | "
+                  f"{100 * live / max(faces, 1):.1f} | {100 * with_live / n:.1f} | {kept} | "
+                  f"{100 * kept_live / max(kept, 1):.1f} |", flush=True)
 
 
 def descriptor_check(data_dir: str | None) -> None:
@@ -630,10 +800,31 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--resolution", action="store_true",
                     help="only: held-out images at a lower resolution (the shipped texture "
                          "model against the same with a resolution bank)")
+    ap.add_argument("--no-bank", action="store_true",
+                    help="with --resolution: the shipped single model only")
     ap.add_argument("--jitter", action="store_true",
                     help="only: alignment-jitter copies (round 9, not shipped) over three "
-                         "draws of the other copies")
+                         "draws of the other copies, against unshifted duplicates of the "
+                         "real crops (round 10's control)")
+    ap.add_argument("--face-size", action="store_true",
+                    help="only: out-of-source decisions by face size (before round 10 and "
+                         "shipped)")
+    ap.add_argument("--round10", action="store_true",
+                    help="only: round 10's texture crop (every face area-averaged) against "
+                         "round 8's, three draws")
+    ap.add_argument("--mosaics", nargs="*", metavar="MODEL_DIR", default=None,
+                    help="only: NUAA frames alone and tiled 2x2, scored as single images "
+                         "with each model folder (none given: the shipped models)")
     args = ap.parse_args(argv)
+    if args.mosaics is not None:
+        mosaic_check(args.data, args.mosaics or [""])
+        return 0
+    if args.face_size:
+        face_size_check(args.data)
+        return 0
+    if args.round10:
+        round10_check(args.data)
+        return 0
     if args.jitter:
         jitter_check(args.data)
         return 0
@@ -650,7 +841,7 @@ def main(argv: list[str] | None = None) -> int:
         noise_check(args.data)
         return 0
     if args.resolution:
-        resolution_check(args.data)
+        resolution_check(args.data, bank=not args.no_bank)
         return 0
     if args.robustness or args.quality:
         camera_change_check(args.data, quality=args.quality)
@@ -658,7 +849,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.round6:
         rows = [{"noise": None, **r} for r in ROUND6]
     elif args.round7:
-        rows = ROUND7
+        rows = [{**_OLD, **r} for r in ROUND7]
     else:
         rows = GRID
     print("| crop px | context | LBP grid | cells kept | LBP radii | colours | hue shift | "
@@ -667,13 +858,16 @@ def main(argv: list[str] | None = None) -> int:
           "pooled AUC | mean ACER % |\n"
           "|---:|---:|---|---|---|---|---:|---|---|---:|---|---|---:|---:|---|---|---:|---:|---:|",
           flush=True)
-    for size, scale in sorted({(row_spec(g)[0]["size"], row_spec(g)[0]["scale"]) for g in rows}):
-        ds = data.load(args.data, dataclasses.replace(DEFAULT_SPEC, size=size, scale=scale),
+    crops = sorted({(r["size"], r["scale"], r["area"] or 0.0) for r in map(
+        lambda g: row_spec(g)[0], rows)})
+    for size, scale, area in crops:
+        ds = data.load(args.data, dataclasses.replace(DEFAULT_SPEC, size=size, scale=scale,
+                                                      prefilter_max_scale=area or None),
                        verbose=False)
         cache: dict = {}
         for row in rows:
             r, spec = row_spec(row)
-            if (r["size"], r["scale"]) != (size, scale):
+            if (r["size"], r["scale"], r["area"] or 0.0) != (size, scale, area):
                 continue
             key = (r["radius"], r["mirror"], r["scales"], r["grid"], r["colors"], r["hue"],
                    r["bands"])
