@@ -11,7 +11,7 @@ Seeded; single-threaded torch (about 16-25 min on 2 busy CPU cores). Steps:
    classifier, and the texture crops of every image once more with sensor noise added to the
    whole image (texture.FRAME_NOISE: the texture classifier's frame-noise copies); with
    ``--jitter`` (not shipped) twice more with the face moved by 2 crop pixels (texture.JITTER:
-   alignment-jitter copies); with
+   alignment-jitter copies, which act as two more copies of the real crops: round 10); with
    ``--resolution-bank`` (not shipped) three times more per bank anchor (texture.BANK_FACES:
    the image brought to a face of that side, clean, JPEG-compressed and noisy);
 2. cross-source protocol: for each source S (NUAA and each self-recorded group; the ZJU Eyeblink
@@ -45,7 +45,7 @@ from training import calibrate, cnn, data, texture
 
 ROOT = Path(__file__).resolve().parent.parent
 # models/manifest.json "version": 0.<round>.0 since round 8 (rounds 5-7 all shipped as 0.5.0)
-VERSION = "0.8.0"
+VERSION = "0.10.0"
 EPOCHS = 12
 
 
@@ -386,7 +386,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="CNN input lighting normalization (default: the shipped spec's)")
     ap.add_argument("--jitter", action="store_true",
                     help="also train the texture classifier on alignment-jitter copies "
-                         "(texture.JITTER; not shipped: models/README.md round 9)")
+                         "(texture.JITTER; not shipped: models/README.md rounds 9 and 10, "
+                         "they act as duplicates of the real crops)")
     ap.add_argument("--resolution-bank", action="store_true",
                     help="also train the texture classifier's resolution bank "
                          "(texture.BANK_FACES; not shipped: python -m training.sweep "
