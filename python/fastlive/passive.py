@@ -104,10 +104,11 @@ class InputSpec:
     # PREFILTER_BELOW, so a face near the crop's own resolution keeps the camera's pixel grain
     # (sensor noise, demosaicking, JPEG) that a larger face loses to the averaging, and the
     # texture model read that grain as live (models round 8: 37 % of held-out prints with a
-    # face of 100-150 px accepted, 2-3 % of larger ones). A scale (0, 1]: every face region is
-    # area-downscaled to at most this fraction of its size before the warp (enlarged from
-    # there when the face is small), so every face is averaged by at least 1 / scale
-    # (models round 10: PREFILTER_BELOW, where the prefilter already starts; models/README.md).
+    # face of 100-150 px accepted, 2-3 % of larger ones). A scale in (0, 1]: a face region that
+    # the prefilter would leave alone is area-downscaled to this fraction of its size before
+    # the warp (enlarged from there when the face is small); at PREFILTER_BELOW (models round
+    # 10, where the prefilter already starts; models/README.md) every face is averaged by at
+    # least 1 / PREFILTER_BELOW.
     prefilter_max_scale: float | None = None
 
     @property
@@ -255,8 +256,9 @@ def prefilter(frame: np.ndarray, m: np.ndarray, size: int,
     region of ``frame`` downscaled with INTER_AREA and the affine adjusted to it (so the warp
     runs near scale 1); otherwise return ``(frame, m)`` unchanged, unless ``max_scale``
     (``InputSpec.prefilter_max_scale``) is set: then the face region is area-downscaled to
-    ``max_scale`` of its size and the warp enlarges it from there, so every face's pixels are
-    averaged by at least 1 / ``max_scale``."""
+    ``max_scale`` of its size (to its own crop scale where that is smaller) and the warp
+    enlarges it from there. With ``max_scale`` = ``PREFILTER_BELOW`` (the texture crop since
+    models round 10) every face's pixels are averaged by at least 1 / ``PREFILTER_BELOW``."""
     m = np.asarray(m, dtype=np.float64)
     s = math.sqrt(abs(float(np.linalg.det(m[:, :2]))))
     if not (s > 0 and math.isfinite(s)):
