@@ -204,6 +204,15 @@ def nested_thresholds(ds: data.Dataset, oof: np.ndarray, sources: list[str]) -> 
     return out
 
 
+def accepted(ds: data.Dataset, oof: np.ndarray, thresholds: dict[str, float]) -> np.ndarray:
+    """Per row: ``oof`` at or above its source's threshold (sources not in ``thresholds``:
+    False)."""
+    acc = np.zeros(len(ds), bool)
+    for s, t in thresholds.items():
+        acc[ds.source == s] = oof[ds.source == s] >= t
+    return acc
+
+
 def nested_acer(ds: data.Dataset, oof: np.ndarray, sources: list[str],
                 thresholds: dict[str, float] | None = None) -> float:
     """Mean over ``sources`` of the ACER of ``oof`` at each source's nested_thresholds (of
@@ -494,9 +503,7 @@ def frame_change_table(data_dir: str | None, ds: data.Dataset, designs: dict[str
         for k, o in oof.items():
             per = [pad_metrics(o[ds.source == s], ds.label[ds.source == s])["auc"]
                    for s in both]
-            acc = np.zeros(len(ds), bool)
-            for s in srcs:
-                acc[ds.source == s] = o[ds.source == s] >= thr[s]
+            acc = accepted(ds, o, thr)
             apcer = float(acc[ev & (ds.label == 0)].mean())
             bpcer = float((~acc[ev & (ds.label == 1)]).mean())
             print(f"| {name} | {k} | {np.mean(per):.3f} | "
@@ -585,21 +592,17 @@ def _round10_designs() -> dict[str, Any]:
                 dataclasses.replace(DEFAULT_TEXTURE_SPEC, prefilter_max_scale=0.6)}
 
 
-def _held_out_decisions(data_dir: str | None, spec, seed: int):
-    """The texture design ``spec`` (invariance and frame-noise copies drawn with ``seed``) left
-    one source out: (dataset, per-source AUC, pooled AUC, out-of-source logits, accepted at
-    each source's balanced threshold fitted on the other sources (nested_thresholds))."""
-    ds = data.load(data_dir, spec, verbose=False)
-    feats = texture.features(ds.crops, spec)
+def _held_out_decisions(data_dir: str | None, ds: data.Dataset, feats: np.ndarray, spec,
+                        seed: int):
+    """The texture design ``spec`` (``ds`` loaded with it, ``feats`` its features; invariance
+    and frame-noise copies drawn with ``seed``) left one source out: (per-source AUC, pooled
+    AUC, out-of-source logits, accepted at each source's balanced threshold fitted on the other
+    sources (nested_thresholds), those thresholds)."""
     augs = (texture.augmented_features(ds.crops, spec, seed=seed)
             + texture.noise_copy_features(data_dir, spec, seed=seed))
     per, pooled, oof = texture_loso(ds, feats, augs, texture.C_REG, spec)
-    srcs = [s for s in data.source_names(ds) if s != data.ZJU]
-    thr = nested_thresholds(ds, oof, srcs)
-    acc = np.zeros(len(ds), bool)
-    for s in srcs:
-        acc[ds.source == s] = oof[ds.source == s] >= thr[s]
-    return ds, per, pooled, oof, acc, thr
+    thr = nested_thresholds(ds, oof, [s for s in data.source_names(ds) if s != data.ZJU])
+    return per, pooled, oof, accepted(ds, oof, thr), thr
 
 
 def round10_check(data_dir: str | None, seeds: tuple[int, ...] = (0, 1, 2)) -> None:
@@ -611,11 +614,13 @@ def round10_check(data_dir: str | None, seeds: tuple[int, ...] = (0, 1, 2)) -> N
           "mean ACER % | held-out live rejected % | held-out attacks, face under 150 px: "
           "accepted % |\n|---|---:|---|---:|---:|---:|---:|---:|")
     for name, spec in _round10_designs().items():
+        ds = data.load(data_dir, spec, verbose=False)
+        feats = texture.features(ds.crops, spec)
+        ev = ds.ok & (ds.source != data.ZJU)
+        small = ev & (ds.label == 0) & (ds.face_side < FACE_SIDE_BINS[1])
+        live = ev & (ds.label == 1)
         for seed in seeds:
-            ds, per, pooled, oof, acc, thr = _held_out_decisions(data_dir, spec, seed)
-            ev = ds.ok & (ds.source != data.ZJU)
-            small = ev & (ds.label == 0) & (ds.face_side < FACE_SIDE_BINS[1])
-            live = ev & (ds.label == 1)
+            per, pooled, oof, acc, thr = _held_out_decisions(data_dir, ds, feats, spec, seed)
             cells = ", ".join(f"{s} {v:.3f}" for s, v in per.items())
             print(f"| {name} | {seed} | {cells} | {np.mean(list(per.values())):.3f} | "
                   f"{pooled:.3f} | {100 * nested_acer(ds, oof, list(per), thr):.1f} | "
@@ -633,7 +638,9 @@ def face_size_check(data_dir: str | None, seed: int = 0) -> None:
           "of n) | held-out live | accepted % | per source (accepted % of n) |\n"
           "|---|---|---:|---:|---|---:|---:|---|")
     for design, spec in designs.items():
-        ds, _, _, _, acc, _ = _held_out_decisions(data_dir, spec, seed)
+        ds = data.load(data_dir, spec, verbose=False)
+        _, _, _, acc, _ = _held_out_decisions(data_dir, ds, texture.features(ds.crops, spec),
+                                              spec, seed)
         srcs = [s for s in data.source_names(ds) if s != data.ZJU]
         ev = ds.ok & (ds.source != data.ZJU)
         for lo, hi in zip(edges[:-1], edges[1:]):
@@ -816,36 +823,21 @@ def main(argv: list[str] | None = None) -> int:
                     help="only: NUAA frames alone and tiled 2x2, scored as single images "
                          "with each model folder (none given: the shipped models)")
     args = ap.parse_args(argv)
-    if args.mosaics is not None:
-        mosaic_check(args.data, args.mosaics or [""])
-        return 0
-    if args.face_size:
-        face_size_check(args.data)
-        return 0
-    if args.round10:
-        round10_check(args.data)
-        return 0
-    if args.jitter:
-        jitter_check(args.data)
-        return 0
-    if args.descriptors:
-        descriptor_check(args.data)
-        return 0
-    if args.seeds:
-        seed_check(args.data)
-        return 0
-    if args.reflection:
-        reflection_check(args.data)
-        return 0
-    if args.noise:
-        noise_check(args.data)
-        return 0
-    if args.resolution:
-        resolution_check(args.data, bank=not args.no_bank)
-        return 0
-    if args.robustness or args.quality:
-        camera_change_check(args.data, quality=args.quality)
-        return 0
+    only = [(args.mosaics is not None, lambda: mosaic_check(args.data, args.mosaics or [""])),
+            (args.face_size, lambda: face_size_check(args.data)),
+            (args.round10, lambda: round10_check(args.data)),
+            (args.jitter, lambda: jitter_check(args.data)),
+            (args.descriptors, lambda: descriptor_check(args.data)),
+            (args.seeds, lambda: seed_check(args.data)),
+            (args.reflection, lambda: reflection_check(args.data)),
+            (args.noise, lambda: noise_check(args.data)),
+            (args.resolution, lambda: resolution_check(args.data, bank=not args.no_bank)),
+            (args.robustness or args.quality,
+             lambda: camera_change_check(args.data, quality=args.quality))]
+    for chosen, check in only:
+        if chosen:
+            check()
+            return 0
     if args.round6:
         rows = [{"noise": None, **r} for r in ROUND6]
     elif args.round7:
