@@ -250,6 +250,40 @@ def test_fusion_weights_follow_the_informative_cue():
     assert np.mean(p[lab == 1] > 0.5) > 0.8 and np.mean(p[lab == 0] < 0.5) > 0.8
 
 
+def test_live_spread_fit_levels_the_sources_live_scores():
+    from training import texture
+
+    rng = np.random.default_rng(5)
+    n, d = 600, 6
+    grp = np.repeat(np.array(["a", "b", "c"]), n // 3)
+    lab = np.tile(np.r_[np.ones(100), np.zeros(100)], 3)
+    z = rng.normal(0, 1, (n, d))
+    z[:, 0] += np.where(lab == 1, 1.0, -1.0)  # liveness
+    z[:, 1] += np.where(lab == 1, 1.0, -1.0) + np.select(  # liveness, shifted per source
+        [grp == "a", grp == "b"], [1.5, -1.5], 0.0)
+    w = np.ones(n)
+    c0, b0 = texture.fit_lr(z, lab, w, 0.05)  # sklearn
+    c1, b1 = texture.fit_lr(z, lab, w, 0.05, groups=grp, live_spread=1e-12)  # L-BFGS
+    np.testing.assert_allclose(c1, c0, atol=2e-3)
+    assert b1 == pytest.approx(b0, abs=2e-3)
+
+    def live_spread(coef):
+        m = [(z[(grp == g) & (lab == 1)] @ coef).mean() for g in "abc"]
+        return float(np.std(m))
+
+    c2, _ = texture.fit_lr(z, lab, w, 0.05, groups=grp, live_spread=1.0)
+    assert live_spread(c2) < 0.2 * live_spread(c0)
+    assert c2[1] < 0.25 * c0[1]  # the source-shifted feature loses its weight
+    assert c2[0] > 0.5 * c0[0]  # the unshifted liveness feature keeps carrying the score
+    with pytest.raises(ValueError, match="groups"):
+        texture.fit_lr(z, lab, w, 0.05, live_spread=0.5)
+    with pytest.raises(ValueError, match="live_spread"):
+        texture.fit_lr(z, lab, w, 0.05, groups=grp, live_spread=-1.0)
+    # one source: nothing to level, the plain fit
+    c3, _ = texture.fit_lr(z, lab, w, 0.05, groups=np.full(n, "a"), live_spread=1.0)
+    np.testing.assert_array_equal(c3, c0)
+
+
 def test_loso_fits_each_folds_fusion_without_its_source(tiny, tiny_tex):
     from fastlive.passive import DEFAULT_SPEC, DEFAULT_TEXTURE_SPEC
     from training import reproduce

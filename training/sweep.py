@@ -158,9 +158,10 @@ def synthetic_features(ds: data.Dataset, spec, kinds: str, seed: int = 3) -> dic
 
 def texture_loso(ds: data.Dataset, feats: np.ndarray, aug: list[np.ndarray], c_reg: float,
                  spec, synth: dict[str, np.ndarray] | None = None,
-                 nap: int = texture.NAP_DIMS) -> tuple[dict, float, np.ndarray]:
+                 nap: int = texture.NAP_DIMS, live_spread: float = texture.LIVE_SPREAD
+                 ) -> tuple[dict, float, np.ndarray]:
     """Leave one source out with the texture model alone: AUC per held-out source, AUC of all
-    held-out scores pooled, and the out-of-source logits."""
+    held-out scores pooled, and the out-of-source logits. ``live_spread``: texture.train's."""
     srcs = [s for s in data.source_names(ds) if s != data.ZJU]
     live = np.flatnonzero(ds.ok & (ds.label == 1))
     oof = np.full(len(ds), np.nan)
@@ -177,7 +178,8 @@ def texture_loso(ds: data.Dataset, feats: np.ndarray, aug: list[np.ndarray], c_r
             y.append(np.zeros(int(sel.sum()), ds.label.dtype))
             g.append(np.full(int(sel.sum()), f"synthetic-{k}"))
         m = texture.train(None, np.concatenate(y), np.concatenate(g), spec, c_reg=c_reg,
-                          feats=np.concatenate(x), aug_feats=[], nap=nap)
+                          feats=np.concatenate(x), aug_feats=[], nap=nap,
+                          live_spread=live_spread)
         oof[te] = m.logits(feats[te])
     return (*loso_aucs(ds, oof), oof)
 
@@ -723,6 +725,198 @@ def mosaic_check(data_dir: str | None, model_dirs: list[str], n: int = 300,
                   f"{100 * kept_live / max(kept, 1):.1f} |", flush=True)
 
 
+def _decision_cells(ds: data.Dataset, oof: np.ndarray) -> str:
+    """Table cells of out-of-source logits: AUC per held-out source, mean AUC, pooled AUC, mean
+    ACER at the balanced threshold fitted on the other sources, and at those thresholds the
+    held-out live faces rejected, prints and replays accepted (%)."""
+    per, pooled = loso_aucs(ds, oof)
+    thr = nested_thresholds(ds, oof, [s for s in data.source_names(ds) if s != data.ZJU])
+    acc = accepted(ds, oof, thr)
+    ev = ds.ok & (ds.source != data.ZJU)
+    att = ev & (ds.label == 0)
+    prints = att & (ds.attack_type == "print")
+    cells = ", ".join(f"{s} {v:.3f}" for s, v in per.items())
+    return (f"{cells} | {np.mean(list(per.values())):.3f} | {pooled:.3f} | "
+            f"{100 * nested_acer(ds, oof, list(per), thr):.1f} | "
+            f"{100 * (1 - acc[ev & (ds.label == 1)].mean()):.1f} | {100 * acc[prints].mean():.1f}"
+            f" | {100 * acc[att & ~prints].mean():.1f}")
+
+
+_DECISION_HEADER = ("AUC per held-out source | mean AUC | pooled AUC | mean ACER % | held-out "
+                    "live rejected % | prints accepted % | replays accepted %")
+
+
+def spread_check(data_dir: str | None, seeds: tuple[int, ...] = (0, 1, 2),
+                 spreads: tuple[float, ...] = (0.003, 0.01, 0.03)) -> None:
+    """Round 11 (not shipped): the shipped texture training set (invariance and frame-noise
+    copies drawn with each seed) fitted with the live-spread penalty (texture.LIVE_SPREAD)
+    at several strengths, over three draws; and the shipped fit's logits averaged over the
+    draws (one linear model again: is the draw's luck worth averaging away?)."""
+    spec = DEFAULT_TEXTURE_SPEC
+    ds = data.load(data_dir, spec, verbose=False)
+    feats = texture.features(ds.crops, spec)
+    print(f"| design | augmentation seed | {_DECISION_HEADER} |\n"
+          "|---|---:|---|---:|---:|---:|---:|---:|---:|")
+    shipped = []
+    for seed in seeds:
+        augs = (texture.augmented_features(ds.crops, spec, seed=seed)
+                + texture.noise_copy_features(data_dir, spec, seed=seed))
+        for lam in (0.0, *spreads):
+            _, _, oof = texture_loso(ds, feats, augs, texture.C_REG, spec, live_spread=lam)
+            if lam == 0:
+                shipped.append(oof)
+            name = "round 10, shipped" if lam == 0 else f"live-spread penalty {lam:g}"
+            print(f"| {name} | {seed} | {_decision_cells(ds, oof)} |", flush=True)
+    print(f"| round 10's fit, logits averaged over the draws | "
+          f"{', '.join(map(str, seeds))} | {_decision_cells(ds, np.mean(shipped, 0))} |",
+          flush=True)
+
+
+def shift_average_check(data_dir: str | None, seeds: tuple[int, ...] = (0, 1, 2),
+                        px: float = 2.0) -> None:
+    """Round 11 (not shipped): test-time averaging. Each held-out image is scored by the
+    shipped fold model (invariance and frame-noise copies drawn with each seed) on its crop
+    and on crops with the face moved by ``px`` crop pixels left, right, up and down before the
+    alignment (data.load's shift, as by a small keypoint error), the logits averaged: does
+    averaging out the alignment's noise separate the classes better?"""
+    spec = DEFAULT_TEXTURE_SPEC
+    ds = data.load(data_dir, spec, verbose=False)
+    feats = texture.features(ds.crops, spec)
+    moved = [texture.features(data.load(data_dir, spec, verbose=False, shift=sh).crops, spec)
+             for sh in ((px, 0.0), (-px, 0.0), (0.0, px), (0.0, -px))]
+    print(f"| scored on | augmentation seed | {_DECISION_HEADER} |\n"
+          "|---|---:|---|---:|---:|---:|---:|---:|---:|")
+    for seed in seeds:
+        augs = (texture.augmented_features(ds.crops, spec, seed=seed)
+                + texture.noise_copy_features(data_dir, spec, seed=seed))
+        models = fit_per_source(ds, feats, augs, spec)
+        for name, fs in (("the crop alone (shipped)", [feats]),
+                         (f"mean logit of the crop and 4 moved by {px:g} px", [feats, *moved])):
+            oof = np.full(len(ds), np.nan)
+            for s, m in models.items():
+                te = ds.ok & (ds.source == s)
+                oof[te] = np.mean([m.logits(f[te]) for f in fs], 0)
+            print(f"| {name} | {seed} | {_decision_cells(ds, oof)} |", flush=True)
+
+
+# The band CNN of texture_cnn_check: the texture crop's rows of its middle two bands (eyes,
+# nose/mouth: rows 40-119 of 160), as the shipped texture features use.
+BAND_ROWS = (40, 120)
+
+
+def texture_cnn_check(data_dir: str | None, epochs: int = 8, width: int = 16,
+                      seed: int = 0) -> None:
+    """Round 11 (not shipped): a small CNN on the texture crop's eye and nose/mouth bands
+    (BAND_ROWS of the 160 px crop, every face area-averaged as shipped; lighting-standardized
+    luma, RGB) in place of the LBP histograms: four 3x3 convolutions (two of stride 2), the
+    mean and standard deviation of each channel over the band, dropout, one logit; trained on
+    the real crops, with invariance changes (augment.invariance, 70 %) and the frame-noise
+    copy instead of the crop (30 %) drawn anew every epoch, live and attack balanced per
+    source; a held-out crop is scored as the mean logit of it and its mirror image. Left one
+    source out: the CNN's AUC per held-out source, and the shipped texture logits (draw
+    ``seed``) fused with it by the nested stacking of training.reproduce (fusion and threshold
+    fitted on the other sources' out-of-source logits) against the texture logits alone.
+    About 12 minutes on 2 cores."""
+    import torch
+    from torch import nn
+
+    from fastlive.evaluate import pad_metrics as metrics
+
+    torch.set_num_threads(2)
+    spec = DEFAULT_TEXTURE_SPEC
+    ds = data.load(data_dir, spec, verbose=False)
+    noisy = texture.noise_copy_crops(data_dir, spec, seed=seed)
+    r0, r1 = BAND_ROWS
+
+    def tensor(crops: np.ndarray) -> torch.Tensor:
+        x = torch.from_numpy(np.ascontiguousarray(crops[:, r0:r1, :, ::-1])).float()
+        x = x.permute(0, 3, 1, 2)
+        luma = 0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]
+        mu = luma.mean((1, 2)).view(-1, 1, 1, 1)
+        return (x - mu) / luma.std((1, 2)).clamp(min=1.0).view(-1, 1, 1, 1)
+
+    class BandNet(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            layers: list[nn.Module] = []
+            for cin, cout, stride in ((3, width, 1), (width, width, 2),
+                                      (width, 2 * width, 2), (2 * width, 2 * width, 1)):
+                layers += [nn.Conv2d(cin, cout, 3, stride, 1, bias=False),
+                           nn.BatchNorm2d(cout), nn.ReLU()]
+            self.features = nn.Sequential(*layers)
+            self.drop = nn.Dropout(0.3)
+            self.fc = nn.Linear(4 * width, 1)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            h = self.features(x)
+            return self.fc(self.drop(torch.cat([h.mean((2, 3)), h.std((2, 3))], 1)))[:, 0]
+
+    def train(rows: np.ndarray) -> BandNet:
+        rng = np.random.default_rng(seed)
+        torch.manual_seed(seed)
+        net = BandNet()
+        opt = torch.optim.AdamW(net.parameters(), 2e-3, weight_decay=1e-2)
+        y = ds.label[rows].astype(np.float32)
+        w = calibrate.balanced_weights(y, ds.source[rows]).astype(np.float32)
+        sched = torch.optim.lr_scheduler.OneCycleLR(
+            opt, 2e-3, total_steps=epochs * ((len(rows) + 63) // 64))
+        for _ in range(epochs):
+            net.train()
+            order = rng.permutation(len(rows))
+            for b in range(0, len(rows), 64):
+                j = order[b:b + 64]
+                imgs = []
+                for k in rows[j]:
+                    img = noisy[k] if rng.random() < 0.3 else ds.crops[k]
+                    imgs.append(augment.invariance(img, rng) if rng.random() < 0.7 else img)
+                loss = (nn.functional.binary_cross_entropy_with_logits(
+                    net(tensor(np.stack(imgs))), torch.from_numpy(y[j]), reduction="none")
+                    * torch.from_numpy(w[j])).mean()
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                sched.step()
+        return net
+
+    srcs = [s for s in data.source_names(ds) if s != data.ZJU]
+    band = np.full(len(ds), np.nan)
+    for s in srcs:
+        net = train(np.flatnonzero(ds.ok & (ds.source != s))).eval()
+        te = np.flatnonzero(ds.ok & (ds.source == s))
+        with torch.no_grad():
+            for b in range(0, len(te), 256):
+                x = tensor(ds.crops[te[b:b + 256]])
+                band[te[b:b + 256]] = ((net(x) + net(x.flip(3))) / 2).numpy()
+        print(f"[texture-cnn] {s} done", flush=True)
+    _, _, tex = _held_out_decisions(data_dir, ds, texture.features(ds.crops, spec), spec,
+                                    seed)[:3]
+    per, pooled = loso_aucs(ds, band)
+    print("| model | AUC per held-out source | mean AUC | pooled AUC | mean ACER % |\n"
+          "|---|---|---:|---:|---:|")
+    print(f"| band CNN alone ({epochs} epochs, width {width}) | "
+          f"{', '.join(f'{s} {v:.3f}' for s, v in per.items())} | "
+          f"{np.mean(list(per.values())):.3f} | {pooled:.3f} | n/a |", flush=True)
+    ev = ds.ok & (ds.source != data.ZJU)
+    for use_cnn in (False, True):
+        fused = np.full(len(ds), np.nan)
+        acers = {}
+        for s in srcs:
+            fit = ev & (ds.source != s)
+            fusion = calibrate.fit_fusion(band[fit], tex[fit], ds.label[fit], ds.source[fit],
+                                          use_cnn=use_cnn)
+            thr = calibrate.thresholds(calibrate.fuse(fusion, band[fit], tex[fit]),
+                                       ds.label[fit], ds.source[fit])["balanced"]
+            te = ev & (ds.source == s)
+            fused[te] = calibrate.fuse(fusion, band[te], tex[te])
+            if len(set(ds.label[te].tolist())) == 2:
+                acers[s] = metrics(fused[te], ds.label[te], threshold=thr)["acer"]
+        per, pooled = loso_aucs(ds, fused)
+        name = "texture + band CNN, nested fusion" if use_cnn else "texture alone (shipped)"
+        print(f"| {name} | {', '.join(f'{s} {v:.3f}' for s, v in per.items())} | "
+              f"{np.mean(list(per.values())):.3f} | {pooled:.3f} | "
+              f"{100 * np.mean(list(acers.values())):.1f} |", flush=True)
+
+
 def descriptor_check(data_dir: str | None) -> None:
     """The shipped texture model against other descriptors on the same crops and the same
     fit (training.descriptors; texture_loso with the shipped C and nuisance projection), and
@@ -822,8 +1016,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mosaics", nargs="*", metavar="MODEL_DIR", default=None,
                     help="only: NUAA frames alone and tiled 2x2, scored as single images "
                          "with each model folder (none given: the shipped models)")
+    ap.add_argument("--spread", action="store_true",
+                    help="only: round 11's live-spread penalty (not shipped) and the shipped "
+                         "fit averaged over three draws")
+    ap.add_argument("--texture-cnn", action="store_true",
+                    help="only: round 11's CNN on the texture crop's bands (not shipped), "
+                         "alone and fused with the texture logits (~12 min)")
+    ap.add_argument("--shifts", action="store_true",
+                    help="only: round 11's test-time averaging over crops with the face moved "
+                         "by 2 px (not shipped)")
     args = ap.parse_args(argv)
-    only = [(args.mosaics is not None, lambda: mosaic_check(args.data, args.mosaics or [""])),
+    only = [(args.spread, lambda: spread_check(args.data)),
+            (args.shifts, lambda: shift_average_check(args.data)),
+            (args.texture_cnn, lambda: texture_cnn_check(args.data)),
+            (args.mosaics is not None, lambda: mosaic_check(args.data, args.mosaics or [""])),
             (args.face_size, lambda: face_size_check(args.data)),
             (args.round10, lambda: round10_check(args.data)),
             (args.jitter, lambda: jitter_check(args.data)),
