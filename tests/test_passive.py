@@ -227,6 +227,50 @@ def test_prefilter_max_scale_averages_every_face():
             passive.InputSpec.from_dict(d)
 
 
+def test_prefilter_detail_gives_every_camera_the_same_crop():
+    """InputSpec.prefilter_detail (models round 11): the face region is area-downscaled to that
+    fraction of the crop's scale and the warp enlarges it by the inverse, so a face filmed at
+    two resolutions, one that the crop minifies and one it barely does, reaches the crop with
+    about the same detail; without it the larger face keeps detail the smaller one lacks."""
+    rng = np.random.default_rng(5)
+    # fine texture the crop can resolve: 2.5-px blobs over the synthetic face
+    small, face = _face_frame(2)
+    tex = cv2.GaussianBlur(rng.normal(0, 40, small.shape[:2]).astype(np.float32), (0, 0), 0.6)
+    small = np.clip(small + tex[:, :, None], 0, 255).astype(np.uint8)
+    k = 3
+    big = cv2.resize(small, None, fx=k, fy=k, interpolation=cv2.INTER_CUBIC)
+    face_b = Face(tuple(v * k for v in face.box), 0.9, face.keypoints * k + (k - 1) / 2, "yunet")
+    m = align.keypoint_transform(face.keypoints, S, SPEC.scale)
+    s = float(np.sqrt(abs(np.linalg.det(m[:, :2]))))
+    assert passive.PREFILTER_BELOW / 0.75 > s > passive.PREFILTER_BELOW  # small face: max scale
+    base = dataclasses.replace(SPEC, prefilter_max_scale=passive.PREFILTER_BELOW)
+    spec = dataclasses.replace(base, prefilter_detail=0.75)
+
+    def crops(sp):
+        return (passive.prepare(small, face, sp, tensor=False)[0],
+                passive.prepare(big, face_b, sp, tensor=False)[0])
+
+    def detail(c):  # high-frequency energy of the crop
+        return cv2.Laplacian(cv2.cvtColor(c, cv2.COLOR_BGR2GRAY), cv2.CV_32F).var()
+
+    a0, b0 = crops(base)
+    a1, b1 = crops(spec)
+    assert detail(b0) > 1.6 * detail(a0)  # the larger face brings detail the smaller lacks
+    assert detail(b1) < 1.25 * detail(a1)  # with prefilter_detail both bring about the same
+    assert detail(b1) < 0.7 * detail(b0)
+    assert np.abs(a1.astype(int) - b1).mean() < 0.9 * np.abs(a0.astype(int) - b0).mean()
+    # the spec says so in the model file and round-trips; older files (no key) keep None
+    d = spec.to_dict()
+    assert d["prefilter_detail"] == 0.75 and "0.75 of its own" in d["prefilter"]
+    assert passive.InputSpec.from_dict(d) == spec
+    assert "prefilter_detail" not in base.to_dict()
+    assert passive.InputSpec.from_dict(base.to_dict()).prefilter_detail is None
+    for bad in (0, 1.5, "x"):
+        d["prefilter_detail"] = bad
+        with pytest.raises(ValueError, match="prefilter_detail"):
+            passive.InputSpec.from_dict(d)
+
+
 def test_texture_features_are_colour_lbp_histograms():
     from fastlive import kernels
 

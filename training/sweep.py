@@ -26,6 +26,12 @@ from fastlive.evaluate import pad_metrics
 from fastlive.passive import DEFAULT_SPEC, DEFAULT_TEXTURE_SPEC
 from training import augment, calibrate, data, texture
 
+# Round 10's texture crop (every face area-averaged; no prefilter_detail): round 11's checks of
+# other changes (spread_check, shift_average_check, texture_cnn_check) were made on it.
+ROUND10_SPEC = dataclasses.replace(DEFAULT_TEXTURE_SPEC, prefilter_detail=None)
+_ROUND10_NAME = "round 10 (every face area-averaged, max scale 0.8)"
+_ROUND11_NAME = "round 11, shipped (+ every face at detail 0.75)"
+
 # One row per design; unlisted fields are the shipped design's (SHIPPED). "colors": the colour
 # conversions whose three channels get LBP histograms; "scales": the crop (1) and its
 # area-downscaled copies; "copies":
@@ -449,10 +455,12 @@ def resolution_check(data_dir: str | None, bank: bool = True) -> None:
     a resolution bank (texture.bank_training_sets, blended by the face's side in the changed
     image; without noisy copies, with copies of 0-2.5 grey levels, and as
     ``reproduce --resolution-bank`` makes it), as noise_check's table. ``bank=False``
-    (``--resolution --no-bank``): single models only, round 8's crop and the shipped one
-    (round 10: every face area-averaged)."""
+    (``--resolution --no-bank``): single models only, round 8's crop, round 10's (every face
+    area-averaged), the shipped one (round 11: every face at one detail too) and round 11's
+    other details."""
     if not bank:
-        for i, (name, spec) in enumerate(list(_round10_designs().items())[:2]):
+        designs = {**dict(list(_round10_designs().items())[:1]), **_round11_designs()}
+        for i, (name, spec) in enumerate(designs.items()):
             ds = data.load(data_dir, spec, verbose=False)
             base = texture.augmented_features(ds.crops, spec) + texture.noise_copy_features(
                 data_dir, spec)
@@ -586,12 +594,40 @@ FACE_SIDE_BINS = (100.0, 150.0, 200.0, 300.0, 450.0)
 
 def _round10_designs() -> dict[str, Any]:
     """Round 10's comparison: the texture spec before it (the area prefilter only for faces the
-    crop minifies by more than 0.8), the shipped one and a stronger averaging."""
-    old = dataclasses.replace(DEFAULT_TEXTURE_SPEC, prefilter_max_scale=None)
+    crop minifies by more than 0.8), round 10's and a stronger averaging."""
+    old = dataclasses.replace(ROUND10_SPEC, prefilter_max_scale=None)
     return {"rounds 7-8 (area prefilter under scale 0.8 only)": old,
-            "round 10, shipped (every face area-averaged, max scale 0.8)": DEFAULT_TEXTURE_SPEC,
+            _ROUND10_NAME: ROUND10_SPEC,
             "every face area-averaged, max scale 0.6 (not shipped)":
-                dataclasses.replace(DEFAULT_TEXTURE_SPEC, prefilter_max_scale=0.6)}
+                dataclasses.replace(ROUND10_SPEC, prefilter_max_scale=0.6)}
+
+
+def _round11_designs() -> dict[str, Any]:
+    """Round 11's comparison: round 10's texture crop and the same with every face brought to
+    one detail (InputSpec.prefilter_detail: 0.75 shipped, 0.875 and 0.6 not)."""
+    return {_ROUND10_NAME: ROUND10_SPEC,
+            _ROUND11_NAME: DEFAULT_TEXTURE_SPEC,
+            "+ every face at detail 0.875 (not shipped)":
+                dataclasses.replace(ROUND10_SPEC, prefilter_detail=0.875),
+            "+ every face at detail 0.6 (not shipped)":
+                dataclasses.replace(ROUND10_SPEC, prefilter_detail=0.6)}
+
+
+def round11_check(data_dir: str | None, seeds: tuple[int, ...] = (0, 1, 2)) -> None:
+    """Round 11's change of the texture crop (InputSpec.prefilter_detail) over three draws of
+    the augmented copies: _decision_cells, and the held-out attacks with a face under 150 px
+    accepted at each source's nested threshold."""
+    print(f"| design | augmentation seed | {_DECISION_HEADER} | held-out attacks, face under "
+          "150 px: accepted % |\n|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name, spec in _round11_designs().items():
+        ds = data.load(data_dir, spec, verbose=False)
+        feats = texture.features(ds.crops, spec)
+        ev = ds.ok & (ds.source != data.ZJU)
+        small = ev & (ds.label == 0) & (ds.face_side < FACE_SIDE_BINS[1])
+        for seed in seeds:
+            _, _, oof, acc, _ = _held_out_decisions(data_dir, ds, feats, spec, seed)
+            print(f"| {name} | {seed} | {_decision_cells(ds, oof)} | "
+                  f"{100 * acc[small].mean():.1f} |", flush=True)
 
 
 def _held_out_decisions(data_dir: str | None, ds: data.Dataset, feats: np.ndarray, spec,
@@ -633,8 +669,8 @@ def round10_check(data_dir: str | None, seeds: tuple[int, ...] = (0, 1, 2)) -> N
 def face_size_check(data_dir: str | None, seed: int = 0) -> None:
     """Out-of-source decisions (texture alone, each source at the balanced threshold fitted on
     the other sources) by the face's side in the source image, for the texture spec before
-    round 10 and the shipped one: where single frames fail."""
-    designs = dict(list(_round10_designs().items())[:2])
+    round 10, round 10's and the shipped one (round 11): where single frames fail."""
+    designs = {**dict(list(_round10_designs().items())[:2]), _ROUND11_NAME: DEFAULT_TEXTURE_SPEC}
     edges = (0.0, *FACE_SIDE_BINS, np.inf)
     print("| design | face side (px) | held-out attacks | accepted % | per source (accepted % "
           "of n) | held-out live | accepted % | per source (accepted % of n) |\n"
@@ -748,11 +784,12 @@ _DECISION_HEADER = ("AUC per held-out source | mean AUC | pooled AUC | mean ACER
 
 def spread_check(data_dir: str | None, seeds: tuple[int, ...] = (0, 1, 2),
                  spreads: tuple[float, ...] = (0.003, 0.01, 0.03)) -> None:
-    """Round 11 (not shipped): the shipped texture training set (invariance and frame-noise
-    copies drawn with each seed) fitted with the live-spread penalty (texture.LIVE_SPREAD)
-    at several strengths, over three draws; and the shipped fit's logits averaged over the
-    draws (one linear model again: is the draw's luck worth averaging away?)."""
-    spec = DEFAULT_TEXTURE_SPEC
+    """Round 11 (not shipped), on round 10's crop (ROUND10_SPEC): its texture training set
+    (invariance and frame-noise copies drawn with each seed) fitted with the live-spread
+    penalty (texture.LIVE_SPREAD) at several strengths, over three draws; and round 10's
+    fit's logits averaged over the draws (one linear model again: is the draw's luck worth
+    averaging away?)."""
+    spec = ROUND10_SPEC
     ds = data.load(data_dir, spec, verbose=False)
     feats = texture.features(ds.crops, spec)
     print(f"| design | augmentation seed | {_DECISION_HEADER} |\n"
@@ -765,7 +802,7 @@ def spread_check(data_dir: str | None, seeds: tuple[int, ...] = (0, 1, 2),
             _, _, oof = texture_loso(ds, feats, augs, texture.C_REG, spec, live_spread=lam)
             if lam == 0:
                 shipped.append(oof)
-            name = "round 10, shipped" if lam == 0 else f"live-spread penalty {lam:g}"
+            name = "round 10's fit" if lam == 0 else f"live-spread penalty {lam:g}"
             print(f"| {name} | {seed} | {_decision_cells(ds, oof)} |", flush=True)
     print(f"| round 10's fit, logits averaged over the draws | "
           f"{', '.join(map(str, seeds))} | {_decision_cells(ds, np.mean(shipped, 0))} |",
@@ -774,12 +811,13 @@ def spread_check(data_dir: str | None, seeds: tuple[int, ...] = (0, 1, 2),
 
 def shift_average_check(data_dir: str | None, seeds: tuple[int, ...] = (0, 1, 2),
                         px: float = 2.0) -> None:
-    """Round 11 (not shipped): test-time averaging. Each held-out image is scored by the
-    shipped fold model (invariance and frame-noise copies drawn with each seed) on its crop
-    and on crops with the face moved by ``px`` crop pixels left, right, up and down before the
-    alignment (data.load's shift, as by a small keypoint error), the logits averaged: does
-    averaging out the alignment's noise separate the classes better?"""
-    spec = DEFAULT_TEXTURE_SPEC
+    """Round 11 (not shipped): test-time averaging, on round 10's crop (ROUND10_SPEC). Each
+    held-out image is scored by round 10's fold model (invariance and frame-noise copies
+    drawn with each seed) on its crop and on crops with the face moved by ``px`` crop pixels
+    left, right, up and down before the alignment (data.load's shift, as by a small keypoint
+    error), the logits averaged: does averaging out the alignment's noise separate the
+    classes better?"""
+    spec = ROUND10_SPEC
     ds = data.load(data_dir, spec, verbose=False)
     feats = texture.features(ds.crops, spec)
     moved = [texture.features(data.load(data_dir, spec, verbose=False, shift=sh).crops, spec)
@@ -790,7 +828,7 @@ def shift_average_check(data_dir: str | None, seeds: tuple[int, ...] = (0, 1, 2)
         augs = (texture.augmented_features(ds.crops, spec, seed=seed)
                 + texture.noise_copy_features(data_dir, spec, seed=seed))
         models = fit_per_source(ds, feats, augs, spec)
-        for name, fs in (("the crop alone (shipped)", [feats]),
+        for name, fs in (("the crop alone (round 10)", [feats]),
                          (f"mean logit of the crop and 4 moved by {px:g} px", [feats, *moved])):
             oof = np.full(len(ds), np.nan)
             for s, m in models.items():
@@ -807,13 +845,13 @@ BAND_ROWS = (40, 120)
 def texture_cnn_check(data_dir: str | None, epochs: int = 8, width: int = 16,
                       seed: int = 0) -> None:
     """Round 11 (not shipped): a small CNN on the texture crop's eye and nose/mouth bands
-    (BAND_ROWS of the 160 px crop, every face area-averaged as shipped; lighting-standardized
+    (BAND_ROWS of round 10's 160 px crop, every face area-averaged; lighting-standardized
     luma, RGB) in place of the LBP histograms: four 3x3 convolutions (two of stride 2), the
     mean and standard deviation of each channel over the band, dropout, one logit; trained on
     the real crops, with invariance changes (augment.invariance, 70 %) and the frame-noise
     copy instead of the crop (30 %) drawn anew every epoch, live and attack balanced per
     source; a held-out crop is scored as the mean logit of it and its mirror image. Left one
-    source out: the CNN's AUC per held-out source, and the shipped texture logits (draw
+    source out: the CNN's AUC per held-out source, and round 10's texture logits (draw
     ``seed``) fused with it by the nested stacking of training.reproduce (fusion and threshold
     fitted on the other sources' out-of-source logits) against the texture logits alone.
     About 12 minutes on 2 cores."""
@@ -823,7 +861,7 @@ def texture_cnn_check(data_dir: str | None, epochs: int = 8, width: int = 16,
     from fastlive.evaluate import pad_metrics as metrics
 
     torch.set_num_threads(2)
-    spec = DEFAULT_TEXTURE_SPEC
+    spec = ROUND10_SPEC
     ds = data.load(data_dir, spec, verbose=False)
     noisy = texture.noise_copy_crops(data_dir, spec, seed=seed)
     r0, r1 = BAND_ROWS
@@ -911,7 +949,7 @@ def texture_cnn_check(data_dir: str | None, epochs: int = 8, width: int = 16,
             if len(set(ds.label[te].tolist())) == 2:
                 acers[s] = metrics(fused[te], ds.label[te], threshold=thr)["acer"]
         per, pooled = loso_aucs(ds, fused)
-        name = "texture + band CNN, nested fusion" if use_cnn else "texture alone (shipped)"
+        name = "texture + band CNN, nested fusion" if use_cnn else "texture alone (round 10)"
         print(f"| {name} | {', '.join(f'{s} {v:.3f}' for s, v in per.items())} | "
               f"{np.mean(list(per.values())):.3f} | {pooled:.3f} | "
               f"{100 * np.mean(list(acers.values())):.1f} |", flush=True)
@@ -1016,6 +1054,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mosaics", nargs="*", metavar="MODEL_DIR", default=None,
                     help="only: NUAA frames alone and tiled 2x2, scored as single images "
                          "with each model folder (none given: the shipped models)")
+    ap.add_argument("--round11", action="store_true",
+                    help="only: round 11's texture crop (every face at one detail) against "
+                         "round 10's, three draws")
     ap.add_argument("--spread", action="store_true",
                     help="only: round 11's live-spread penalty (not shipped) and the shipped "
                          "fit averaged over three draws")
@@ -1026,7 +1067,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="only: round 11's test-time averaging over crops with the face moved "
                          "by 2 px (not shipped)")
     args = ap.parse_args(argv)
-    only = [(args.spread, lambda: spread_check(args.data)),
+    only = [(args.round11, lambda: round11_check(args.data)),
+            (args.spread, lambda: spread_check(args.data)),
             (args.shifts, lambda: shift_average_check(args.data)),
             (args.texture_cnn, lambda: texture_cnn_check(args.data)),
             (args.mosaics is not None, lambda: mosaic_check(args.data, args.mosaics or [""])),

@@ -110,6 +110,13 @@ class InputSpec:
     # 10, where the prefilter already starts; models/README.md) every face is averaged by at
     # least 1 / PREFILTER_BELOW.
     prefilter_max_scale: float | None = None
+    # None: as above. A fraction d in (0, 1]: the prefilter works as if the crop were d of its
+    # size: a face the crop minifies is area-downscaled to d of the crop's scale (not to the
+    # crop's scale) and the warp enlarges it by 1/d, and prefilter_max_scale caps that as
+    # before. Every face at least prefilter_max_scale / d of the crop's face size across then
+    # reaches the crop with the same detail (d of the crop's face size), whatever the camera's
+    # resolution; smaller faces with less (models round 11; models/README.md).
+    prefilter_detail: float | None = None
 
     @property
     def lbp_radii(self) -> tuple[int, ...]:
@@ -125,11 +132,16 @@ class InputSpec:
                       "'standardize': pixel -> (pixel - mu) / max(sd, 1) first, mu/sd of the "
                       "crop's luma)",
             "prefilter": (f"INTER_AREA when crop scale < {PREFILTER_BELOW}"
+                          + ("" if self.prefilter_detail is None else
+                             f" (crop scale taken as {self.prefilter_detail:g} of its own, "
+                             "the face region downscaled to that)")
                           + ("" if self.prefilter_max_scale is None else
                              f"; otherwise the face region is area-downscaled to "
                              f"{self.prefilter_max_scale:g} of its size first")),
             **({} if self.prefilter_max_scale is None
                else {"prefilter_max_scale": self.prefilter_max_scale}),
+            **({} if self.prefilter_detail is None
+               else {"prefilter_detail": self.prefilter_detail}),
             "lbp": {"grid": list(self.lbp_grid),
                     "radius": (self.lbp_radius if isinstance(self.lbp_radius, int)
                                else list(self.lbp_radius)),
@@ -159,11 +171,13 @@ class InputSpec:
             lbp_scales=tuple(int(v) for v in lbp.get("scales", (1,))),
             lbp_hue_shift=int(lbp.get("hue_shift", 0)),
             lbp_bands=_bands(lbp.get("bands"), lbp.get("grid", (1, 1))),
-            prefilter_max_scale=_max_scale(d.get("prefilter_max_scale")),
+            prefilter_max_scale=_unit_scale(d.get("prefilter_max_scale"),
+                                            "prefilter_max_scale"),
+            prefilter_detail=_unit_scale(d.get("prefilter_detail"), "prefilter_detail"),
         )
 
 
-def _max_scale(v: Any) -> float | None:
+def _unit_scale(v: Any, name: str) -> float | None:
     if v is None:
         return None
     try:
@@ -171,8 +185,8 @@ def _max_scale(v: Any) -> float | None:
     except (TypeError, ValueError):
         x = math.nan
     if not 0.0 < x <= 1.0:
-        raise ValueError(f"prefilter_max_scale: expected a number in (0, 1] or null, got {v!r}; "
-                         "fix the model file's input spec")
+        raise ValueError(f"{name}: expected a number in (0, 1] or null, got {v!r}; fix the "
+                         "model file's input spec")
     return x
 
 
@@ -203,10 +217,15 @@ DEFAULT_SPEC = InputSpec()
 # bands (eyes, nose/mouth; round 6 dropped the forehead band with hair and background and the
 # chin band with neck and background, which told cameras and rooms apart more than live faces
 # and attacks). Chosen on the cross-source protocol (``python -m training.sweep``, table in
-# models/README.md). The shipped texture model stores its spec in passive_texture.json.
+# models/README.md). Every face area-averaged (round 10: prefilter_max_scale), and brought to
+# the same detail, 0.75 of the crop's face size, whatever the camera's resolution (round 11:
+# prefilter_detail; faces over ~120 px reach the crop alike). The shipped texture model
+# stores its spec in passive_texture.json.
+TEXTURE_DETAIL = 0.75
 DEFAULT_TEXTURE_SPEC = InputSpec(size=160, scale=1.25, lbp_mirror=True, lbp_colors=("hsv",),
                                  lbp_grid=(4, 1), lbp_hue_shift=60, lbp_bands=(1, 2),
-                                 prefilter_max_scale=PREFILTER_BELOW)
+                                 prefilter_max_scale=PREFILTER_BELOW,
+                                 prefilter_detail=TEXTURE_DETAIL)
 
 # Uniform LBP(8) bin i of an image is bin MIRROR_UNIFORM[i] of its horizontal mirror image
 # (neighbour bits 0<->2, 3<->7, 4<->6 swap; fastlive.kernels.lbp_codes order; checked against
@@ -251,18 +270,23 @@ def face_transform(face: Any, spec: InputSpec = DEFAULT_SPEC) -> np.ndarray:
 
 
 def prefilter(frame: np.ndarray, m: np.ndarray, size: int,
-              max_scale: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+              max_scale: float | None = None,
+              detail: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Anti-aliasing: when ``m`` minifies by more than ``PREFILTER_BELOW``, return the face
     region of ``frame`` downscaled with INTER_AREA and the affine adjusted to it (so the warp
     runs near scale 1); otherwise return ``(frame, m)`` unchanged, unless ``max_scale``
     (``InputSpec.prefilter_max_scale``) is set: then the face region is area-downscaled to
     ``max_scale`` of its size (to its own crop scale where that is smaller) and the warp
     enlarges it from there. With ``max_scale`` = ``PREFILTER_BELOW`` (the texture crop since
-    models round 10) every face's pixels are averaged by at least 1 / ``PREFILTER_BELOW``."""
+    models round 10) every face's pixels are averaged by at least 1 / ``PREFILTER_BELOW``.
+    ``detail`` (``InputSpec.prefilter_detail``): the crop's scale is taken as ``detail`` times
+    its own in all of this, so the warp enlarges every face by at least 1 / ``detail``."""
     m = np.asarray(m, dtype=np.float64)
     s = math.sqrt(abs(float(np.linalg.det(m[:, :2]))))
     if not (s > 0 and math.isfinite(s)):
         return frame, m
+    if detail is not None:
+        s *= float(detail)
     if not s < PREFILTER_BELOW:
         if max_scale is None:
             return frame, m
@@ -306,7 +330,7 @@ def prepare(frame: np.ndarray, face: Any, spec: InputSpec = DEFAULT_SPEC, *,
 
     frame = as_bgr(frame, "frame")
     m = face_transform(face, spec)
-    src, m2 = prefilter(frame, m, spec.size, spec.prefilter_max_scale)
+    src, m2 = prefilter(frame, m, spec.size, spec.prefilter_max_scale, spec.prefilter_detail)
     size = (spec.size, spec.size)
     crop = _core.warp_crop(src, m2, size, border=spec.border)
     if not tensor:
@@ -381,8 +405,9 @@ def noise_sigma(crop: np.ndarray) -> float:
     :func:`prepare`) in grey levels: Immerkaer's estimator on the gray crop's inner region (the
     middle half of the rows, eyes to mouth, and the middle 5/8 of the columns: skin, little
     background). The texture model reads pixel-level grain, so frames noisier than its training
-    crops (all JPEG-compressed captures, at most 2.2; models/README.md) push printed and
-    replayed faces towards live; ``Config.max_noise`` turns that into UNCERTAIN("too noisy")."""
+    crops (all JPEG-compressed captures, at most 1.15 since models round 11; models/README.md)
+    push printed and replayed faces towards live; ``Config.max_noise`` turns that into
+    UNCERTAIN("too noisy")."""
     cv2 = _cv2()
     if not isinstance(crop, np.ndarray):
         raise TypeError(f"crop: expected a numpy.ndarray, got {type(crop).__name__}")
