@@ -423,7 +423,7 @@ def noise_check(data_dir: str | None) -> None:
     aug = texture.augmented_features(ds.crops, spec)
     noisy = texture.noise_copy_features(data_dir, spec)
     designs = {"no frame-noise copies (round 6's design)": aug,
-               "frame-noise copies 0-5 (rounds 7, 8 and 10, shipped)": aug + noisy,
+               "frame-noise copies 0-5 (rounds 7, 8, 10 and 11, shipped)": aug + noisy,
                "frame-noise copies 0-3 (not shipped)":
                    aug + texture.noise_copy_features(data_dir, spec, (0.0, 3.0)),
                "frame-noise copies 0-5 + alignment-jitter copies (`reproduce --jitter`)":
