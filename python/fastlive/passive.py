@@ -113,9 +113,10 @@ class InputSpec:
     # None: as above. A fraction d in (0, 1]: the prefilter works as if the crop were d of its
     # size: a face the crop minifies is area-downscaled to d of the crop's scale (not to the
     # crop's scale) and the warp enlarges it by 1/d, and prefilter_max_scale caps that as
-    # before. Every face at least prefilter_max_scale / d of the crop's face size across then
-    # reaches the crop with the same detail (d of the crop's face size), whatever the camera's
-    # resolution; smaller faces with less (models round 11; models/README.md).
+    # before. Every face over d / prefilter_max_scale of the crop's face size across (0.75 /
+    # 0.8 of 128 px: 120 px) then reaches the crop with the same detail (d of the crop's face
+    # size), whatever the camera's resolution; smaller faces with less (models round 11;
+    # models/README.md).
     prefilter_detail: float | None = None
 
     @property
@@ -280,7 +281,8 @@ def prefilter(frame: np.ndarray, m: np.ndarray, size: int,
     enlarges it from there. With ``max_scale`` = ``PREFILTER_BELOW`` (the texture crop since
     models round 10) every face's pixels are averaged by at least 1 / ``PREFILTER_BELOW``.
     ``detail`` (``InputSpec.prefilter_detail``): the crop's scale is taken as ``detail`` times
-    its own in all of this, so the warp enlarges every face by at least 1 / ``detail``."""
+    its own in all of this, so the warp enlarges every face that the prefilter downscales by
+    at least 1 / ``detail``."""
     m = np.asarray(m, dtype=np.float64)
     s = math.sqrt(abs(float(np.linalg.det(m[:, :2]))))
     if not (s > 0 and math.isfinite(s)):
