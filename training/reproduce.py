@@ -199,10 +199,8 @@ def texture_training_set(data_dir: Path | None, dst: data.Dataset, tex_spec: Inp
     (texture.noise_copy_features) of each, row-aligned with ``dst``; ``jitter`` (not
     shipped): the alignment-jitter copies too (texture.jitter_copy_features)."""
     feats = texture.features(dst.crops, tex_spec)
-    aug = texture.augmented_features(dst.crops, tex_spec, seed=seed)
-    noisy = texture.noise_copy_features(data_dir, tex_spec, seed=seed)
     jit = texture.jitter_copy_features(data_dir, tex_spec) if jitter else []
-    return feats, aug + noisy + jit
+    return feats, texture.training_copies(data_dir, dst.crops, tex_spec, seed=seed) + jit
 
 
 def _fmt(v: Any, pct: bool = True) -> str:

@@ -462,15 +462,13 @@ def resolution_check(data_dir: str | None, bank: bool = True) -> None:
         designs = {**dict(list(_round10_designs().items())[:1]), **_round11_designs()}
         for i, (name, spec) in enumerate(designs.items()):
             ds = data.load(data_dir, spec, verbose=False)
-            base = texture.augmented_features(ds.crops, spec) + texture.noise_copy_features(
-                data_dir, spec)
+            base = texture.training_copies(data_dir, ds.crops, spec)
             frame_change_table(data_dir, ds, {name: base}, RESOLUTION_CHANGES, spec=spec,
                                header=i == 0)
         return
     spec = DEFAULT_TEXTURE_SPEC
     ds = data.load(data_dir, spec, verbose=False)
-    base = texture.augmented_features(ds.crops, spec) + texture.noise_copy_features(
-        data_dir, spec, (0.0, 5.0))
+    base = texture.training_copies(data_dir, ds.crops, spec)
     designs = {"one model (the shipped design)": base,
                "+ resolution bank, no noisy copies":
                    (base, texture.bank_training_sets(data_dir, spec, noise=None)),
@@ -571,8 +569,7 @@ def jitter_check(data_dir: str | None, seeds: tuple[int, ...] = (0, 1, 2)) -> No
     print("| design | augmentation seed | AUC per held-out source | mean AUC | pooled AUC | "
           "mean ACER % |\n|---|---:|---|---:|---:|---:|")
     for seed in seeds:
-        base = texture.augmented_features(ds.crops, spec, seed=seed) + \
-            texture.noise_copy_features(data_dir, spec, seed=seed)
+        base = texture.training_copies(data_dir, ds.crops, spec, seed=seed)
         designs = {"round 8, shipped (no jitter copies)": base}
         designs.update({k: base + [jit[s] for s in v] for k, v in shifts.items()})
         # controls: the real crops' own features repeated instead of shifted copies
@@ -636,8 +633,7 @@ def _held_out_decisions(data_dir: str | None, ds: data.Dataset, feats: np.ndarra
     and frame-noise copies drawn with ``seed``) left one source out: (per-source AUC, pooled
     AUC, out-of-source logits, accepted at each source's balanced threshold fitted on the other
     sources (nested_thresholds), those thresholds)."""
-    augs = (texture.augmented_features(ds.crops, spec, seed=seed)
-            + texture.noise_copy_features(data_dir, spec, seed=seed))
+    augs = texture.training_copies(data_dir, ds.crops, spec, seed=seed)
     per, pooled, oof = texture_loso(ds, feats, augs, texture.C_REG, spec)
     thr = nested_thresholds(ds, oof, [s for s in data.source_names(ds) if s != data.ZJU])
     return per, pooled, oof, accepted(ds, oof, thr), thr
@@ -794,18 +790,17 @@ def spread_check(data_dir: str | None, seeds: tuple[int, ...] = (0, 1, 2),
     feats = texture.features(ds.crops, spec)
     print(f"| design | augmentation seed | {_DECISION_HEADER} |\n"
           "|---|---:|---|---:|---:|---:|---:|---:|---:|")
-    shipped = []
+    round10 = []
     for seed in seeds:
-        augs = (texture.augmented_features(ds.crops, spec, seed=seed)
-                + texture.noise_copy_features(data_dir, spec, seed=seed))
+        augs = texture.training_copies(data_dir, ds.crops, spec, seed=seed)
         for lam in (0.0, *spreads):
             _, _, oof = texture_loso(ds, feats, augs, texture.C_REG, spec, live_spread=lam)
             if lam == 0:
-                shipped.append(oof)
+                round10.append(oof)
             name = "round 10's fit" if lam == 0 else f"live-spread penalty {lam:g}"
             print(f"| {name} | {seed} | {_decision_cells(ds, oof)} |", flush=True)
     print(f"| round 10's fit, logits averaged over the draws | "
-          f"{', '.join(map(str, seeds))} | {_decision_cells(ds, np.mean(shipped, 0))} |",
+          f"{', '.join(map(str, seeds))} | {_decision_cells(ds, np.mean(round10, 0))} |",
           flush=True)
 
 
@@ -825,8 +820,7 @@ def shift_average_check(data_dir: str | None, seeds: tuple[int, ...] = (0, 1, 2)
     print(f"| scored on | augmentation seed | {_DECISION_HEADER} |\n"
           "|---|---:|---|---:|---:|---:|---:|---:|---:|")
     for seed in seeds:
-        augs = (texture.augmented_features(ds.crops, spec, seed=seed)
-                + texture.noise_copy_features(data_dir, spec, seed=seed))
+        augs = texture.training_copies(data_dir, ds.crops, spec, seed=seed)
         models = fit_per_source(ds, feats, augs, spec)
         for name, fs in (("the crop alone (round 10)", [feats]),
                          (f"mean logit of the crop and 4 moved by {px:g} px", [feats, *moved])):
@@ -858,7 +852,7 @@ def texture_cnn_check(data_dir: str | None, epochs: int = 8, width: int = 16,
     import torch
     from torch import nn
 
-    from fastlive.evaluate import pad_metrics as metrics
+    from training import reproduce
 
     torch.set_num_threads(2)
     spec = ROUND10_SPEC
@@ -926,8 +920,9 @@ def texture_cnn_check(data_dir: str | None, epochs: int = 8, width: int = 16,
                 x = tensor(ds.crops[te[b:b + 256]])
                 band[te[b:b + 256]] = ((net(x) + net(x.flip(3))) / 2).numpy()
         print(f"[texture-cnn] {s} done", flush=True)
-    _, _, tex = _held_out_decisions(data_dir, ds, texture.features(ds.crops, spec), spec,
-                                    seed)[:3]
+    _, _, tex = texture_loso(ds, texture.features(ds.crops, spec),
+                             texture.training_copies(data_dir, ds.crops, spec, seed=seed),
+                             texture.C_REG, spec)
     per, pooled = loso_aucs(ds, band)
     print("| model | AUC per held-out source | mean AUC | pooled AUC | mean ACER % |\n"
           "|---|---|---:|---:|---:|")
@@ -940,14 +935,13 @@ def texture_cnn_check(data_dir: str | None, epochs: int = 8, width: int = 16,
         acers = {}
         for s in srcs:
             fit = ev & (ds.source != s)
-            fusion = calibrate.fit_fusion(band[fit], tex[fit], ds.label[fit], ds.source[fit],
-                                          use_cnn=use_cnn)
-            thr = calibrate.thresholds(calibrate.fuse(fusion, band[fit], tex[fit]),
-                                       ds.label[fit], ds.source[fit])["balanced"]
+            fusion, thr, _ = reproduce.fit_fusion_oof(band[fit], tex[fit], ds.label[fit],
+                                                      ds.source[fit], use_cnn=use_cnn)
             te = ev & (ds.source == s)
             fused[te] = calibrate.fuse(fusion, band[te], tex[te])
             if len(set(ds.label[te].tolist())) == 2:
-                acers[s] = metrics(fused[te], ds.label[te], threshold=thr)["acer"]
+                acers[s] = pad_metrics(fused[te], ds.label[te],
+                                       threshold=thr["balanced"])["acer"]
         per, pooled = loso_aucs(ds, fused)
         name = "texture + band CNN, nested fusion" if use_cnn else "texture alone (round 10)"
         print(f"| {name} | {', '.join(f'{s} {v:.3f}' for s, v in per.items())} | "
@@ -1040,14 +1034,15 @@ def main(argv: list[str] | None = None) -> int:
                     help="only: held-out images at a lower resolution (the shipped texture "
                          "model against the same with a resolution bank)")
     ap.add_argument("--no-bank", action="store_true",
-                    help="with --resolution: the shipped single model only")
+                    help="with --resolution: single models only (round 8's, round 10's and "
+                         "round 11's crops, and round 11's other details), no bank")
     ap.add_argument("--jitter", action="store_true",
                     help="only: alignment-jitter copies (round 9, not shipped) over three "
                          "draws of the other copies, against unshifted duplicates of the "
                          "real crops (round 10's control)")
     ap.add_argument("--face-size", action="store_true",
-                    help="only: out-of-source decisions by face size (before round 10 and "
-                         "shipped)")
+                    help="only: out-of-source decisions by face size (before round 10, "
+                         "round 10 and round 11, shipped)")
     ap.add_argument("--round10", action="store_true",
                     help="only: round 10's texture crop (every face area-averaged) against "
                          "round 8's, three draws")
@@ -1058,8 +1053,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="only: round 11's texture crop (every face at one detail) against "
                          "round 10's, three draws")
     ap.add_argument("--spread", action="store_true",
-                    help="only: round 11's live-spread penalty (not shipped) and the shipped "
-                         "fit averaged over three draws")
+                    help="only: round 11's live-spread penalty (not shipped) and round 10's "
+                         "fit averaged over three draws, on round 10's crop")
     ap.add_argument("--texture-cnn", action="store_true",
                     help="only: round 11's CNN on the texture crop's bands (not shipped), "
                          "alone and fused with the texture logits (~12 min)")

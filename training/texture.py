@@ -97,6 +97,16 @@ def noise_copy_features(data_dir, spec: InputSpec, noise: tuple[float, float] | 
     return [features(noise_copy_crops(data_dir, spec, noise, seed=seed), spec)]
 
 
+def training_copies(data_dir, crops: np.ndarray, spec: InputSpec, *,
+                    seed: int = 0) -> list[np.ndarray]:
+    """The shipped texture training set's copies of every image, row-aligned with ``crops``
+    (``data.load(data_dir, spec).crops``): the features of one invariance copy
+    (:func:`augmented_features`) and of one frame-noise copy (:func:`noise_copy_features`),
+    both drawn with ``seed``."""
+    return (augmented_features(crops, spec, seed=seed)
+            + noise_copy_features(data_dir, spec, seed=seed))
+
+
 def noise_copy_crops(data_dir, spec: InputSpec, noise: tuple[float, float] = FRAME_NOISE,
                      *, seed: int = 0) -> np.ndarray:
     """The aligned crops of the frame-noise copies of every image of the data set (white
