@@ -216,7 +216,7 @@ def test_weighted_thresholds_balance_sources():
     grp = np.concatenate([[g] * (2 * k) for g, k in n.items()])
     sc = np.where(lab == 1, rng.normal(0.65, 0.12, len(lab)), rng.normal(0.35, 0.12, len(lab)))
     sc[grp == "b"] -= 0.2
-    thr = calibrate.thresholds(sc, lab, grp)
+    thr = calibrate.thresholds(sc, lab, grp, balanced="pooled")
     assert thr["convenience"] <= thr["balanced"] <= thr["secure"]
     w = np.where(grp == "a", 1 / 200, 1 / 20)  # each source half of each class
 
@@ -231,6 +231,42 @@ def test_weighted_thresholds_balance_sources():
     assert rates(thr["secure"])[0] <= calibrate.SECURE_APCER
     # unweighted, the large source dominates and the EER point moves up
     assert calibrate.thresholds(sc, lab)["balanced"] > thr["balanced"]
+
+
+def test_worst_source_threshold_balances_the_worst_sources():
+    from training import calibrate
+
+    rng = np.random.default_rng(1)
+    # "a": a large source; "b": a small one whose scores all sit lower (another camera);
+    # "c": live faces only (a source without attacks still counts for BPCER)
+    lab = np.r_[np.ones(300), np.zeros(300), np.ones(40), np.zeros(40), np.ones(60)].astype(int)
+    grp = np.array(["a"] * 600 + ["b"] * 80 + ["c"] * 60)
+    sc = np.where(lab == 1, rng.normal(0.7, 0.1, len(lab)), rng.normal(0.3, 0.1, len(lab)))
+    sc[grp == "b"] -= 0.25
+    sc[grp == "c"] += 0.05
+
+    def worst(t):
+        ap = max((sc[(grp == g) & (lab == 0)] >= t).mean() for g in "ab")
+        bp = max((sc[(grp == g) & (lab == 1)] < t).mean() for g in "abc")
+        return ap, bp
+
+    thr = calibrate.thresholds(sc, lab, grp)
+    assert thr["convenience"] <= thr["balanced"] <= thr["secure"]
+    ap, bp = worst(thr["balanced"])
+    assert abs(ap - bp) <= 1 / 40 + 1e-9  # one face of the smallest source
+    # against every other score as a threshold, none brings the two closer
+    gaps = [abs(np.subtract(*worst(t))) for t in np.unique(sc)]
+    assert abs(ap - bp) <= min(gaps) + 1e-12
+    # the pooled rule leaves the low source's live faces far more often rejected than
+    # the high source's attacks accepted
+    ap0, bp0 = worst(calibrate.thresholds(sc, lab, grp, balanced="pooled")["balanced"])
+    assert bp0 - ap0 > 2 * abs(bp - ap) + 0.05
+    # with one group both rules are the plain EER point
+    one = calibrate.thresholds(sc[grp == "a"], lab[grp == "a"])
+    assert one["balanced"] == calibrate.thresholds(sc[grp == "a"], lab[grp == "a"],
+                                                   balanced="pooled")["balanced"]
+    with pytest.raises(ValueError, match="balanced"):
+        calibrate.thresholds(sc, lab, grp, balanced="median")
 
 
 def test_fusion_weights_follow_the_informative_cue():
@@ -299,7 +335,7 @@ def test_loso_fits_each_folds_fusion_without_its_source(tiny, tiny_tex):
     assert np.isfinite(oof["cnn"]).all() and np.isfinite(oof["texture"]).all()
     # the operating points out of source: recomputed here from the fold rows
     table = reproduce.ops_table(rows).splitlines()
-    assert len(table) == 5 and table[3].startswith("| `balanced` | EER point |")
+    assert len(table) == 5 and table[3].startswith("| `balanced` | worst source's APCER = ")
     r = rows["nuaa"]
     s = np.asarray(r["scores"]["passive"], float)
     y = np.asarray(r["labels"])

@@ -551,13 +551,14 @@ def seed_check(data_dir: str | None, seeds: tuple[int, ...] = (0, 1, 2)) -> None
 
 
 def jitter_check(data_dir: str | None, seeds: tuple[int, ...] = (0, 1, 2)) -> None:
-    """Round 8's (shipped) texture training set (invariance and frame-noise copies, drawn with
-    each seed) against the same plus alignment-jitter copies (texture.JITTER, ``reproduce
-    --jitter``; the other shift pair and all four too), over three draws: per held-out source
-    AUC, mean and pooled AUC, mean ACER at the balanced threshold fitted on the other sources
-    (nested_acer). Controls (round 10): the same number of extra rows as unshifted duplicates
-    of the real crops' features (the jitter copies' gain is that weighting, not the shift),
-    and the real crops counted 2, 4 and 6 times."""
+    """The shipped texture training set (invariance and frame-noise copies, drawn with each
+    seed; round 8's when this check was written, the shipped crop since) against the same
+    plus alignment-jitter copies (texture.JITTER, ``reproduce --jitter``; the other shift
+    pair and all four too), over three draws: per held-out source AUC, mean and pooled AUC,
+    mean ACER at the balanced threshold fitted on the other sources (nested_acer). Controls
+    (round 10): the same number of extra rows as unshifted duplicates of the real crops'
+    features (the jitter copies' gain is that weighting, not the shift), and the real crops
+    counted 2, 4 and 6 times."""
     spec = DEFAULT_TEXTURE_SPEC
     ds = data.load(data_dir, spec, verbose=False)
     feats = texture.features(ds.crops, spec)
@@ -570,7 +571,7 @@ def jitter_check(data_dir: str | None, seeds: tuple[int, ...] = (0, 1, 2)) -> No
           "mean ACER % |\n|---|---:|---|---:|---:|---:|")
     for seed in seeds:
         base = texture.training_copies(data_dir, ds.crops, spec, seed=seed)
-        designs = {"round 8, shipped (no jitter copies)": base}
+        designs = {"shipped (no jitter copies)": base}
         designs.update({k: base + [jit[s] for s in v] for k, v in shifts.items()})
         # controls: the real crops' own features repeated instead of shifted copies
         designs.update({f"control: real crops x{k} (unshifted duplicates)"
@@ -776,6 +777,98 @@ def _decision_cells(ds: data.Dataset, oof: np.ndarray) -> str:
 
 _DECISION_HEADER = ("AUC per held-out source | mean AUC | pooled AUC | mean ACER % | held-out "
                     "live rejected % | prints accepted % | replays accepted %")
+
+
+# Other rules for the balanced threshold (threshold_check), each on the out-of-source logits of
+# the sources other than the held-out one: name -> function(logits, labels, sources) -> t.
+def _per_source_errors(t: float, x: np.ndarray, y: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """(sources, 2): APCER and BPCER of each source in ``g`` at threshold ``t`` (NaN for a
+    class the source lacks)."""
+    out = []
+    for s in sorted(set(g.tolist())):
+        xs, ys = x[g == s], y[g == s]
+        out.append([(xs[ys == 0] >= t).mean() if (ys == 0).any() else np.nan,
+                    (xs[ys == 1] < t).mean() if (ys == 1).any() else np.nan])
+    return np.asarray(out)
+
+
+def _grid_rule(cost) -> Any:
+    """A rule picking, among 393 quantiles of the scores, the threshold of least ``cost`` of
+    the per-source (APCER, BPCER) array."""
+    def rule(x: np.ndarray, y: np.ndarray, g: np.ndarray) -> float:
+        grid = np.quantile(x, np.linspace(0.01, 0.99, 393))
+        return float(min(grid, key=lambda t: cost(_per_source_errors(t, x, y, g))))
+    return rule
+
+
+def _median_eer(x: np.ndarray, y: np.ndarray, g: np.ndarray) -> float:
+    return float(np.median([calibrate.thresholds(x[g == s], y[g == s])["balanced"]
+                            for s in sorted(set(g.tolist()))
+                            if len(set(y[g == s].tolist())) == 2]))
+
+
+def _acers(e: np.ndarray) -> np.ndarray:
+    return e[np.isfinite(e).all(1)].mean(1)
+
+
+THRESHOLD_RULES = {
+    "pooled EER, every source weighing the same (rounds 1-11)":
+        lambda x, y, g: calibrate.thresholds(x, y, g, balanced="pooled")["balanced"],
+    "median of the sources' own EER thresholds": _median_eer,
+    "least mean ACER over the sources": _grid_rule(lambda e: _acers(e).mean()),
+    "least worst-source ACER": _grid_rule(lambda e: _acers(e).max()),
+    "worst-source APCER = worst-source BPCER (round 12, shipped)":
+        lambda x, y, g: calibrate.thresholds(x, y, g)["balanced"],
+}
+
+
+def threshold_check(data_dir: str | None, seeds: tuple[int, ...] = (0, 1, 2)) -> None:
+    """Round 12: the per-source score shift of the shipped texture design. Where each
+    held-out source's out-of-source logits sit (quartiles, with its faces' median side in
+    source pixels; seed 0), and the decisions under other rules for the balanced threshold
+    (THRESHOLD_RULES; the last is calibrate.thresholds' since round 12, the first rounds 1-11's),
+    each fitted on the other sources' out-of-source logits as nested_thresholds does, over
+    three draws of the augmented copies."""
+    spec = DEFAULT_TEXTURE_SPEC
+    ds = data.load(data_dir, spec, verbose=False)
+    feats = texture.features(ds.crops, spec)
+    srcs = [s for s in data.source_names(ds) if s != data.ZJU]
+    ev = ds.ok & (ds.source != data.ZJU)
+    oofs = {seed: _held_out_decisions(data_dir, ds, feats, spec, seed)[2] for seed in seeds}
+    print("| held-out source | class | images | median face side px | median logit | "
+          "logit quartiles |\n|---|---|---:|---:|---:|---|")
+    for s in srcs:
+        for lab, name in ((1, "live"), (0, "attack")):
+            m = ev & (ds.source == s) & (ds.label == lab)
+            if m.any():
+                q = np.percentile(oofs[seeds[0]][m], [25, 50, 75])
+                print(f"| {s} | {name} | {int(m.sum())} | {np.median(ds.face_side[m]):.0f} | "
+                      f"{q[1]:.2f} | {q[0]:.2f} to {q[2]:.2f} |")
+    print("\n| balanced threshold rule | augmentation seed | ACER % per held-out source | mean "
+          "ACER % | held-out live rejected % | prints accepted % | replays accepted % | pooled "
+          "ACER % |\n|---|---:|---|---:|---:|---:|---:|---:|", flush=True)
+    prints = ev & (ds.label == 0) & (ds.attack_type == "print")
+    replays = ev & (ds.label == 0) & ~prints
+    both = [s for s in srcs if len(set(ds.label[ev & (ds.source == s)].tolist())) == 2]
+    for name, rule in THRESHOLD_RULES.items():
+        for seed in seeds:
+            oof = oofs[seed]
+            acc = np.zeros(len(ds), bool)
+            acers = {}
+            for s in srcs:
+                o = ev & (ds.source != s)
+                t = rule(oof[o], ds.label[o], ds.source[o])
+                te = ev & (ds.source == s)
+                acc[te] = oof[te] >= t
+                if s in both:
+                    acers[s] = pad_metrics(oof[te], ds.label[te], threshold=t)["acer"]
+            cells = ", ".join(f"{s} {100 * v:.1f}" for s, v in acers.items())
+            # as training.reproduce pools them: all held-out attacks, all held-out live faces
+            pooled = (acc[ev & (ds.label == 0)].mean() + 1 - acc[ev & (ds.label == 1)].mean()) / 2
+            print(f"| {name} | {seed} | {cells} | {100 * np.mean(list(acers.values())):.1f} | "
+                  f"{100 * (1 - acc[ev & (ds.label == 1)].mean()):.1f} | "
+                  f"{100 * acc[prints].mean():.1f} | {100 * acc[replays].mean():.1f} | "
+                  f"{100 * pooled:.1f} |", flush=True)
 
 
 def spread_check(data_dir: str | None, seeds: tuple[int, ...] = (0, 1, 2),
@@ -1058,11 +1151,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--texture-cnn", action="store_true",
                     help="only: round 11's CNN on the texture crop's bands (not shipped), "
                          "alone and fused with the texture logits (~12 min)")
+    ap.add_argument("--thresholds", action="store_true",
+                    help="only: round 12's look at the per-source score shift (where each "
+                         "held-out source's logits sit) and other balanced-threshold rules")
     ap.add_argument("--shifts", action="store_true",
                     help="only: round 11's test-time averaging over crops with the face moved "
                          "by 2 px (not shipped)")
     args = ap.parse_args(argv)
-    only = [(args.round11, lambda: round11_check(args.data)),
+    only = [(args.thresholds, lambda: threshold_check(args.data)),
+            (args.round11, lambda: round11_check(args.data)),
             (args.spread, lambda: spread_check(args.data)),
             (args.shifts, lambda: shift_average_check(args.data)),
             (args.texture_cnn, lambda: texture_cnn_check(args.data)),
