@@ -423,6 +423,30 @@ def test_train_export_and_serve(tiny, tiny_tex, tmp_path):
             float(1 / (1 + np.exp(-tex.logits(fi, np.array([side]))[0]))), abs=1e-6)
 
 
+def test_eye_patches_take_both_eyes_the_left_one_mirrored():
+    """training.descriptors.eye_patches cuts the two eyes where the alignment puts them and
+    mirrors the left one (the iris network sees both as right eyes)."""
+    from fastlive.align import TEMPLATE_5, TEMPLATE_CENTER
+    from training import descriptors
+
+    size, scale = 160, 1.25
+    x = np.tile(np.arange(size, dtype=np.uint8)[None, :, None], (size, 1, 3))  # value = column
+    eyes = (TEMPLATE_CENTER + (TEMPLATE_5[:2] - TEMPLATE_CENTER) / scale) * size
+    n = int(round(1.1 * float(np.linalg.norm(eyes[1] - eyes[0]))))
+    seen = []
+
+    def first_column(patch: np.ndarray) -> np.ndarray:
+        assert patch.shape == (n, n, 3)
+        seen.append(float(patch[n // 2, 0, 0]))
+        return np.array([seen[-1]])
+
+    v = descriptors.eye_patches(first_column, scale)(x)
+    # the right eye's patch starts left of it; the mirrored left eye's starts right of it
+    assert abs(seen[0] - (eyes[0, 0] - n / 2)) <= 1.0
+    assert abs(seen[1] - (eyes[1, 0] + n / 2)) <= 1.5
+    assert v[0] == pytest.approx(np.mean(seen))
+
+
 def test_descriptor_comparison_codes_match_the_kernel(tiny_tex):
     """training.descriptors recomputes LBP codes with numpy; on the shipped channels they must
     give the C++ kernel's features exactly, or its comparison table compares something else."""

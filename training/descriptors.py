@@ -18,7 +18,9 @@ negative results behind the shipped design can be rerun:
   (n >= c - 1), local ternary patterns (two histograms, t = 2);
 * features of networks trained on many real faces, average- and std-pooled over the crop:
   the MediaPipe face-mesh encoder (three stages) and the YuNet detector backbone (three stages),
-  both from ``../shared/models`` (the runtime does not run them on the crop).
+  both from ``../shared/models`` (the runtime does not run them on the crop); and (round 12)
+  the MediaPipe iris network's five stages on the crop's two eye patches, which the runtime
+  runs on every face for the blink cue.
 
 The LBP codes here are computed with numpy (``lbp_codes``, same neighbourhood, uniform mapping
 and mirror folding as the C++ kernel: round 5's features (all four bands) come out exactly,
@@ -229,8 +231,29 @@ def network_features(model: str, outputs: tuple[str, ...], *, input_name: str,
     return feats
 
 
+def eye_patches(fn: Callable[[np.ndarray], np.ndarray], crop_scale: float,
+                side: float = 1.1) -> Callable[[np.ndarray], np.ndarray]:
+    """``fn`` on the two eye patches of an eye-aligned crop made at ``crop_scale``
+    (fastlive.align's template eye positions; square, ``side`` times the distance between the
+    eyes; the left eye mirrored, as MediaPipe's iris model takes it), averaged."""
+    import cv2
+
+    from fastlive.align import TEMPLATE_5, TEMPLATE_CENTER
+
+    def feats(crop: np.ndarray) -> np.ndarray:
+        eyes = (TEMPLATE_CENTER + (TEMPLATE_5[:2] - TEMPLATE_CENTER) / crop_scale) * crop.shape[1]
+        n = int(round(side * float(np.linalg.norm(eyes[1] - eyes[0]))))
+        right = cv2.getRectSubPix(crop, (n, n), tuple(map(float, eyes[0])))
+        left = cv2.getRectSubPix(crop, (n, n), tuple(map(float, eyes[1])))[:, ::-1]
+        return (fn(right) + fn(np.ascontiguousarray(left))) / 2
+
+    return feats
+
+
 def descriptors() -> dict[str, Callable[[np.ndarray], np.ndarray]]:
     """name -> function(crop) -> 1-D features, in the table's order."""
+    from fastlive.passive import DEFAULT_TEXTURE_SPEC
+
     return {
         "round 5: all four bands, numpy codes (check)": hsv_lbp,
         "CoALBP (HSV)": coalbp,
@@ -246,4 +269,8 @@ def descriptors() -> dict[str, Callable[[np.ndarray], np.ndarray]]:
         "YuNet backbone, pooled": network_features(
             "yunet", ("201", "214", "232"),
             input_name="input", size=160, rgb01=False),
+        # round 12: the network the runtime already runs on each eye (fastlive.landmarks)
+        "MediaPipe iris network on the two eye patches, pooled": eye_patches(network_features(
+            "iris", ("p_re_lu_8", "p_re_lu_18", "p_re_lu_24", "p_re_lu_30", "p_re_lu_36"),
+            input_name="input_1", size=64, rgb01=True), DEFAULT_TEXTURE_SPEC.scale),
     }
