@@ -31,11 +31,11 @@ SUPPORTED = list(_core.simd_info()["supported"])
 
 
 # ----------------------------------------------------------------------------- oracle (spec)
-def oracle_codes(img: np.ndarray, r: int) -> np.ndarray:
+def oracle_codes(img: np.ndarray, r: int, slack: int = 0) -> np.ndarray:
     img = np.asarray(img, dtype=np.int64)
     h, w = img.shape
     hc, wc = h - 2 * r, w - 2 * r
-    centre = img[r : r + hc, r : r + wc]
+    centre = img[r : r + hc, r : r + wc] - slack  # a neighbour >= centre - slack sets its bit
     out = np.zeros((hc, wc), dtype=np.int64)
     for k, (dy, dx) in enumerate(OFFSETS):
         y0, x0 = r + dy * r, r + dx * r
@@ -52,8 +52,8 @@ UNIFORM_MAP = np.full(256, len(UNIFORM_CODES), dtype=np.int64)
 UNIFORM_MAP[UNIFORM_CODES] = np.arange(len(UNIFORM_CODES))
 
 
-def oracle_hist(img, grid=(1, 1), mapping="uniform", normalize=True, r=1) -> np.ndarray:
-    codes = oracle_codes(img, r)
+def oracle_hist(img, grid=(1, 1), mapping="uniform", normalize=True, r=1, slack=0) -> np.ndarray:
+    codes = oracle_codes(img, r, slack)
     hc, wc = codes.shape
     gy, gx = grid
     bins = 59 if mapping == "uniform" else 256
@@ -187,6 +187,46 @@ def test_axis_bits_match_skimage(radius):
     np.testing.assert_array_equal(
         np.bincount(mapped.ravel(), minlength=16), np.bincount(sk.ravel(), minlength=16)
     )
+
+
+@pytest.mark.parametrize("slack", [1, 2, 200, 255])
+def test_slack_codes_and_histograms_match_oracle(isa, slack):
+    """slack s: a neighbour up to s grey levels below the centre still sets its bit (centres
+    under s count every neighbour), bit-exact on every ISA, vector blocks and tails alike."""
+    rng = np.random.default_rng(slack)
+    for radius in (1, 2):
+        for shape, kind in [((37, 101), "few"), ((64, 200), "uniform"), ((9, 33 + 2 * radius),
+                                                                         "few")]:
+            img = _rand(rng, shape, kind)
+            np.testing.assert_array_equal(kernels.lbp_codes(img, radius, slack=slack),
+                                          oracle_codes(img, radius, slack))
+            np.testing.assert_array_equal(
+                kernels.lbp_histogram(img, (3, 4), radius=radius, slack=slack),
+                oracle_hist(img, (3, 4), r=radius, slack=slack))
+            rgb = _rand(rng, shape + (3,), kind)
+            np.testing.assert_array_equal(
+                kernels.lbp_histogram_multi(rgb, (2, 1), radius=radius, slack=slack),
+                np.concatenate([oracle_hist(rgb[:, :, c], (2, 1), r=radius, slack=slack)
+                                for c in range(3)]))
+    # one level of slack: a neighbour exactly one below the centre now sets its bit
+    m = np.full((3, 3), 10, np.uint8)
+    m[1, 1] = 11
+    assert kernels.lbp_codes(m).tolist() == [[0]]
+    assert kernels.lbp_codes(m, slack=1).tolist() == [[255]]
+    assert kernels.lbp_codes(m, slack=0).tolist() == [[0]]
+
+
+def test_bad_slack():
+    for v in (-1, 256, 1000):
+        with pytest.raises(ValueError, match=rf"slack: must be an int from 0 to 255.*got {v}"):
+            kernels.lbp_codes(GRAY, slack=v)
+        with pytest.raises(ValueError, match="slack: must be an int from 0 to 255"):
+            kernels.lbp_histogram_multi(GRAY[:, :, None], slack=v)
+    for v in (1.0, True, "1", None):
+        with pytest.raises(TypeError, match="slack: expected an int from 0 to 255"):
+            kernels.lbp_histogram(GRAY, slack=v)
+    with pytest.raises(TypeError):  # keyword only
+        kernels.lbp_codes(GRAY, 1, 1)
 
 
 # ----------------------------------------------------------------------------- ISA, tails

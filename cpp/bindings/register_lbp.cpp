@@ -37,6 +37,18 @@ int require_radius(py::handle obj) {
     return static_cast<int>(r);
 }
 
+int require_slack(py::handle obj) {
+    if (!is_int(obj))
+        throw py::type_error("slack: expected an int from 0 to 255 (grey levels a neighbour may "
+                             "lie below the centre and still set its bit), got " +
+                             type_name(obj) + " " + repr_of(obj));
+    const long long s = obj.cast<long long>();
+    if (s < 0 || s > 255)
+        throw py::value_error("slack: must be an int from 0 to 255 (0: plain LBP), got " +
+                              std::to_string(s));
+    return static_cast<int>(s);
+}
+
 bool require_uniform(py::handle obj) {
     if (!py::isinstance<py::str>(obj))
         throw py::type_error("mapping: expected the str 'uniform' or 'default', got " +
@@ -90,8 +102,10 @@ Grid require_grid(py::handle obj, int hc, int wc) {
     return {static_cast<int>(g[0]), static_cast<int>(g[1])};
 }
 
-py::array_t<std::uint8_t> lbp_codes(py::handle gray, py::handle radius_obj) {
+py::array_t<std::uint8_t> lbp_codes(py::handle gray, py::handle radius_obj,
+                                    py::handle slack_obj) {
     const int r = require_radius(radius_obj);
+    const int slack = require_slack(slack_obj);
     Image img = require_image(gray, "gray", 0, 2 * r + 1, 2 * r + 1);
     const int hc = img.view.height - 2 * r, wc = img.view.width - 2 * r;
     py::array_t<std::uint8_t> out({static_cast<py::ssize_t>(hc), static_cast<py::ssize_t>(wc)});
@@ -99,14 +113,16 @@ py::array_t<std::uint8_t> lbp_codes(py::handle gray, py::handle radius_obj) {
     const Isa isa = active_isa();
     {
         py::gil_scoped_release release;
-        lbp::codes(img.view, 0, r, dst, wc, isa);
+        lbp::codes(img.view, 0, r, slack, dst, wc, isa);
     }
     return out;
 }
 
 py::array_t<float> lbp_hist(py::handle image, py::handle grid_obj, py::handle mapping_obj,
-                            py::handle normalize_obj, py::handle radius_obj, bool multi) {
+                            py::handle normalize_obj, py::handle radius_obj,
+                            py::handle slack_obj, bool multi) {
     const int r = require_radius(radius_obj);
+    const int slack = require_slack(slack_obj);
     Image img = multi ? require_image(image, "image", kAnyChannels, 2 * r + 1, 2 * r + 1)
                       : require_image(image, "gray", 0, 2 * r + 1, 2 * r + 1);
     const Grid g = require_grid(grid_obj, img.view.height - 2 * r, img.view.width - 2 * r);
@@ -119,7 +135,7 @@ py::array_t<float> lbp_hist(py::handle image, py::handle grid_obj, py::handle ma
     const Isa isa = active_isa();
     {
         py::gil_scoped_release release;
-        lbp::histogram(img.view, r, g.gy, g.gx, uniform, normalize, dst, isa);
+        lbp::histogram(img.view, r, slack, g.gy, g.gx, uniform, normalize, dst, isa);
     }
     return out;
 }
@@ -129,10 +145,13 @@ py::array_t<float> lbp_hist(py::handle image, py::handle grid_obj, py::handle ma
 void register_lbp(py::module_& m) {
     m.attr("LBP_UNIFORM_BINS") = lbp::kUniformBins;
 
-    m.def("lbp_codes", &lbp_codes, py::arg("gray"), py::arg("radius") = 1,
+    m.def("lbp_codes", &lbp_codes, py::arg("gray"), py::arg("radius") = 1, py::kw_only(),
+          py::arg("slack") = 0,
           R"doc(LBP(8, r) codes of a 2-D uint8 image -> uint8 array of shape (H - 2r, W - 2r).
 
-Bit k (value 2**k) is set when neighbour k >= the centre; neighbours (dy, dx) in the order
+Bit k (value 2**k) is set when neighbour k >= the centre (with slack s: >= centre - s, the
+centre floored at 0, so a neighbour up to s grey levels darker still sets its bit; 0..255,
+keyword only); neighbours (dy, dx) in the order
 (-1,-1), (-1,0), (-1,+1), (0,+1), (+1,+1), (+1,0), (+1,-1), (0,-1) (clockwise from the top-left),
 multiplied by radius. radius=2 uses a square ring (offsets times 2, no interpolation), not the
 circular LBP(8, 2). Any row stride is accepted (views are not copied); pixels within a row must be
@@ -140,21 +159,26 @@ contiguous. Raises TypeError for a non-uint8 array, ValueError for a bad shape/r
 
     m.def("lbp_histogram",
           [](py::handle gray, py::handle grid, py::handle mapping, py::handle normalize,
-             py::handle radius) { return lbp_hist(gray, grid, mapping, normalize, radius, false); },
+             py::handle radius, py::handle slack) {
+              return lbp_hist(gray, grid, mapping, normalize, radius, slack, false);
+          },
           py::arg("gray"), py::arg("grid") = py::make_tuple(1, 1), py::arg("mapping") = "uniform",
-          py::arg("normalize") = true, py::arg("radius") = 1,
+          py::arg("normalize") = true, py::arg("radius") = 1, py::kw_only(), py::arg("slack") = 0,
           R"doc(Per-cell LBP histograms of a 2-D uint8 image -> float32[gy * gx * bins].
 
-Codes as in lbp_codes(gray, radius), split into grid = (gy, gx) cells (cell row i spans code rows
+Codes as in lbp_codes(gray, radius, slack=slack), split into grid = (gy, gx) cells (cell row i spans code rows
 floor(i * Hc / gy) .. floor((i + 1) * Hc / gy), the same for columns), cells in row-major order.
 mapping "uniform": 59 bins (the 58 uniform codes in ascending order, then all others);
 "default": 256 bins. normalize=True makes each cell sum to 1, otherwise raw counts.)doc");
 
     m.def("lbp_histogram_multi",
           [](py::handle image, py::handle grid, py::handle mapping, py::handle normalize,
-             py::handle radius) { return lbp_hist(image, grid, mapping, normalize, radius, true); },
+             py::handle radius, py::handle slack) {
+              return lbp_hist(image, grid, mapping, normalize, radius, slack, true);
+          },
           py::arg("image"), py::arg("grid") = py::make_tuple(1, 1),
           py::arg("mapping") = "uniform", py::arg("normalize") = true, py::arg("radius") = 1,
+          py::kw_only(), py::arg("slack") = 0,
           R"doc(LBP histograms of each channel of an (H, W, C) uint8 image, C in 1..4.
 
 Returns float32[C * gy * gx * bins]: channel-major, then cells row-major, then bins; channel c

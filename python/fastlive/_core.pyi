@@ -16,10 +16,13 @@ def _set_isa(name: str) -> None:
 # --- lbp ---
 LBP_UNIFORM_BINS: int
 
-def lbp_codes(gray: npt.NDArray[np.uint8], radius: int = 1) -> npt.NDArray[np.uint8]:
+def lbp_codes(
+    gray: npt.NDArray[np.uint8], radius: int = 1, *, slack: int = 0
+) -> npt.NDArray[np.uint8]:
     """LBP(8, r) codes of a 2-D uint8 image -> uint8 array of shape (H - 2r, W - 2r).
 
-    Bit k (value 2**k) is set when neighbour k >= the centre; neighbours (dy, dx) in the order
+    Bit k (value 2**k) is set when neighbour k >= the centre (>= centre - slack, the centre
+    floored at 0, with slack 0..255); neighbours (dy, dx) in the order
     (-1,-1), (-1,0), (-1,+1), (0,+1), (+1,+1), (+1,0), (+1,-1), (0,-1), multiplied by radius
     (1 or 2). radius=2 is a square ring (no interpolation), not the circular LBP(8, 2).
     """
@@ -30,6 +33,8 @@ def lbp_histogram(
     mapping: str = "uniform",
     normalize: bool = True,
     radius: int = 1,
+    *,
+    slack: int = 0,
 ) -> npt.NDArray[np.float32]:
     """Per-cell LBP histograms -> float32[gy * gx * bins] (59 bins 'uniform', 256 'default').
 
@@ -43,6 +48,8 @@ def lbp_histogram_multi(
     mapping: str = "uniform",
     normalize: bool = True,
     radius: int = 1,
+    *,
+    slack: int = 0,
 ) -> npt.NDArray[np.float32]:
     """lbp_histogram of each channel of an (H, W, C) uint8 image (C in 1..4), channel-major."""
 

@@ -1,7 +1,8 @@
 // Local binary patterns: LBP(8, r) codes on a square ring and per-cell histograms.
 //
 // Code of pixel (y, x): bit k (value 2**k) is set when neighbour k >= the centre, with the
-// neighbours at (dy, dx) * r for k = 0..7:
+// neighbours at (dy, dx) * r for k = 0..7 (with slack s > 0: neighbour k >= centre - s, the
+// centre lowered by s and floored at 0, so a neighbour up to s levels darker still counts):
 //     (-1,-1), (-1,0), (-1,+1), (0,+1), (+1,+1), (+1,0), (+1,-1), (0,-1)
 // i.e. clockwise from the top-left. radius 2 uses the same 8 offsets times 2 (a square ring,
 // no interpolation), so it is NOT the circular LBP(8, 2) of Ojala et al. Codes exist for the
@@ -28,7 +29,8 @@ constexpr int kDefaultBins = 256;
 // One row of codes. top/mid/bot point at source rows y, y + r, y + 2r (gray, contiguous);
 // n codes are written for centres mid[r .. r + n).
 using CodesRowFn = void (*)(const std::uint8_t* top, const std::uint8_t* mid,
-                            const std::uint8_t* bot, int n, int radius, std::uint8_t* out);
+                            const std::uint8_t* bot, int n, int radius, int slack,
+                            std::uint8_t* out);
 
 // Splits one row of w pixels with `channels` (2..4) interleaved channels into planes:
 // dst[c * plane + x] = src[x * channels + c].
@@ -37,7 +39,7 @@ using DeinterleaveFn = void (*)(const std::uint8_t* src, int w, int channels, st
 
 namespace scalar {
 void codes_row(const std::uint8_t* top, const std::uint8_t* mid, const std::uint8_t* bot, int n,
-               int radius, std::uint8_t* out);
+               int radius, int slack, std::uint8_t* out);
 void deinterleave(const std::uint8_t* src, int w, int channels, std::uint8_t* dst,
                   std::size_t plane);
 }  // namespace scalar
@@ -45,7 +47,7 @@ void deinterleave(const std::uint8_t* src, int w, int channels, std::uint8_t* ds
 #if defined(FASTLIVE_HAVE_AVX2)
 namespace avx2 {
 void codes_row(const std::uint8_t* top, const std::uint8_t* mid, const std::uint8_t* bot, int n,
-               int radius, std::uint8_t* out);
+               int radius, int slack, std::uint8_t* out);
 void deinterleave(const std::uint8_t* src, int w, int channels, std::uint8_t* dst,
                   std::size_t plane);
 }  // namespace avx2
@@ -62,15 +64,16 @@ const std::uint8_t* uniform_bin_table();
 std::size_t histogram_size(int grid_y, int grid_x, bool uniform);
 
 // Codes of channel `channel` of img (channels 1..4, interleaved) into out, a
-// (H - 2r) x (W - 2r) image with row stride out_stride bytes. Requires H, W >= 2r + 1.
-void codes(const ImageView<const std::uint8_t>& img, int channel, int radius, std::uint8_t* out,
-           std::ptrdiff_t out_stride, Isa isa);
+// (H - 2r) x (W - 2r) image with row stride out_stride bytes. Requires H, W >= 2r + 1 and
+// 0 <= slack <= 255.
+void codes(const ImageView<const std::uint8_t>& img, int channel, int radius, int slack,
+           std::uint8_t* out, std::ptrdiff_t out_stride, Isa isa);
 
 // Histograms of every channel of img into out: img.channels * histogram_size() floats,
 // channel-major. One pass over the image: each row is read (and de-interleaved) once, codes and
 // histograms are computed per row; no code image is allocated. Requires 1 <= grid_y <= H - 2r
 // and 1 <= grid_x <= W - 2r. normalize: each cell sums to 1; otherwise raw counts.
-void histogram(const ImageView<const std::uint8_t>& img, int radius, int grid_y, int grid_x,
-               bool uniform, bool normalize, float* out, Isa isa);
+void histogram(const ImageView<const std::uint8_t>& img, int radius, int slack, int grid_y,
+               int grid_x, bool uniform, bool normalize, float* out, Isa isa);
 
 }  // namespace fastlive::lbp

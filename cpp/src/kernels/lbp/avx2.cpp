@@ -17,10 +17,11 @@ inline __m256i ge_bit(__m256i a, __m256i c, __m256i bit) {
     return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_max_epu8(a, c), a), bit);
 }
 
+// slack: the centres lowered by it, saturating at 0 (as scalar's max(c - slack, 0)).
 inline void block32(const std::uint8_t* top, const std::uint8_t* mid, const std::uint8_t* bot,
-                    int i, int r, std::uint8_t* out) {
+                    int i, int r, __m256i slack, std::uint8_t* out) {
     const int r2 = 2 * r;
-    const __m256i c = load(mid + i + r);
+    const __m256i c = _mm256_subs_epu8(load(mid + i + r), slack);
     __m256i code = ge_bit(load(top + i), c, _mm256_set1_epi8(1));
     code = _mm256_or_si256(code, ge_bit(load(top + i + r), c, _mm256_set1_epi8(2)));
     code = _mm256_or_si256(code, ge_bit(load(top + i + r2), c, _mm256_set1_epi8(4)));
@@ -33,10 +34,10 @@ inline void block32(const std::uint8_t* top, const std::uint8_t* mid, const std:
 }
 
 void tail_scalar(const std::uint8_t* top, const std::uint8_t* mid, const std::uint8_t* bot,
-                 int i0, int n, int r, std::uint8_t* out) {
+                 int i0, int n, int r, int slack, std::uint8_t* out) {
     const int r2 = 2 * r;
     for (int i = i0; i < n; ++i) {
-        const int c = mid[i + r];
+        const int c = mid[i + r] > slack ? mid[i + r] - slack : 0;
         unsigned code = static_cast<unsigned>(top[i] >= c) |
                         static_cast<unsigned>(top[i + r] >= c) << 1 |
                         static_cast<unsigned>(top[i + r2] >= c) << 2 |
@@ -104,16 +105,17 @@ void deinterleave(const std::uint8_t* src, int w, int channels, std::uint8_t* ds
 }
 
 void codes_row(const std::uint8_t* top, const std::uint8_t* mid, const std::uint8_t* bot, int n,
-               int radius, std::uint8_t* out) {
+               int radius, int slack, std::uint8_t* out) {
     if (n < 32) {
-        tail_scalar(top, mid, bot, 0, n, radius, out);
+        tail_scalar(top, mid, bot, 0, n, radius, slack, out);
         return;
     }
+    const __m256i s = _mm256_set1_epi8(static_cast<char>(slack));
     int i = 0;
-    for (; i + 32 <= n; i += 32) block32(top, mid, bot, i, radius, out);
+    for (; i + 32 <= n; i += 32) block32(top, mid, bot, i, radius, s, out);
     // Tail: redo the last 32 centres (overlapping writes of identical values; reads stay
     // inside the rows since every read index is < n + 2r).
-    if (i < n) block32(top, mid, bot, n - 32, radius, out);
+    if (i < n) block32(top, mid, bot, n - 32, radius, s, out);
 }
 
 }  // namespace fastlive::lbp::avx2

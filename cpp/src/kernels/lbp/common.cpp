@@ -120,8 +120,8 @@ DeinterleaveFn deinterleave_for(Isa isa) {
     return &scalar::deinterleave;
 }
 
-void codes(const ImageView<const std::uint8_t>& img, int channel, int radius, std::uint8_t* out,
-           std::ptrdiff_t out_stride, Isa isa) {
+void codes(const ImageView<const std::uint8_t>& img, int channel, int radius, int slack,
+           std::uint8_t* out, std::ptrdiff_t out_stride, Isa isa) {
     const CodesRowFn fn = codes_row_for(isa);
     const int hc = img.height - 2 * radius, wc = img.width - 2 * radius;
     RowSource src(img, radius, deinterleave_for(isa));
@@ -129,12 +129,12 @@ void codes(const ImageView<const std::uint8_t>& img, int channel, int radius, st
         const std::uint8_t* top = src.row(y, channel);
         const std::uint8_t* mid = src.row(y + radius, channel);
         const std::uint8_t* bot = src.row(y + 2 * radius, channel);
-        fn(top, mid, bot, wc, radius, out + static_cast<std::ptrdiff_t>(y) * out_stride);
+        fn(top, mid, bot, wc, radius, slack, out + static_cast<std::ptrdiff_t>(y) * out_stride);
     }
 }
 
-void histogram(const ImageView<const std::uint8_t>& img, int radius, int grid_y, int grid_x,
-               bool uniform, bool normalize, float* out, Isa isa) {
+void histogram(const ImageView<const std::uint8_t>& img, int radius, int slack, int grid_y,
+               int grid_x, bool uniform, bool normalize, float* out, Isa isa) {
     const CodesRowFn fn = codes_row_for(isa);
     const int hc = img.height - 2 * radius, wc = img.width - 2 * radius;
     const int bins = uniform ? kUniformBins : kDefaultBins;
@@ -179,7 +179,7 @@ void histogram(const ImageView<const std::uint8_t>& img, int radius, int grid_y,
                 const std::uint8_t* top = src.row(y, c);
                 const std::uint8_t* mid = src.row(y + radius, c);
                 const std::uint8_t* bot = src.row(y + 2 * radius, c);
-                fn(top, mid, bot, wc, radius, code_row.data());
+                fn(top, mid, bot, wc, radius, slack, code_row.data());
                 std::uint32_t* s = sub.data() + sub_len * (static_cast<std::size_t>(c) * grid_x);
                 for (int j = 0; j < grid_x; ++j)
                     count_codes(code_row.data() + cx[j], cx[j + 1] - cx[j], s + sub_len * j,

@@ -1,13 +1,15 @@
 // LBP codes, scalar reference. Every other ISA must match it bit for bit.
+#include <algorithm>
+
 #include "fastlive/lbp.hpp"
 
 namespace fastlive::lbp::scalar {
 
 void codes_row(const std::uint8_t* top, const std::uint8_t* mid, const std::uint8_t* bot, int n,
-               int radius, std::uint8_t* out) {
+               int radius, int slack, std::uint8_t* out) {
     const int r = radius, r2 = 2 * radius;
     for (int i = 0; i < n; ++i) {
-        const int c = mid[i + r];
+        const int c = std::max(mid[i + r] - slack, 0);
         unsigned code = 0;
         code |= static_cast<unsigned>(top[i] >= c) << 0;       // (-1, -1)
         code |= static_cast<unsigned>(top[i + r] >= c) << 1;   // (-1,  0)
