@@ -69,24 +69,28 @@ def test_bench_passive_texture_only(benchmark, scene):
     assert p == pytest.approx(sc.score(frame, faces)[0]["texture"], abs=1e-12)
 
 
-# Round 4's texture features (YCrCb + HSV, crop + half-size copy, all four bands) against the
-# shipped ones (round 6: HSV of the crop, bands 2 and 3 of 4), on the same aligned 160 px crop
-# (models/README.md).
-ROUND4_TEXTURE = {"lbp_colors": ("ycrcb", "hsv"), "lbp_scales": (1, 2), "lbp_bands": None}
+# Round 4's texture features (YCrCb + HSV, crop + half-size copy, all four bands, plain LBP)
+# and round 12's (the shipped ones before round 13's second block with LBP slack 1) against the
+# shipped ones (round 13: HSV of the crop, bands 2 and 3 of 4, slacks 0 and 1), on the same
+# aligned 160 px crop (models/README.md).
+ROUND4_TEXTURE = {"lbp_colors": ("ycrcb", "hsv"), "lbp_scales": (1, 2), "lbp_bands": None,
+                  "lbp_slacks": (0,)}
+ROUND12_TEXTURE = {"lbp_slacks": (0,)}
 
 
-@pytest.mark.parametrize("design", ["shipped", "round4"])
+@pytest.mark.parametrize("design", ["shipped", "round12", "round4"])
 def test_bench_texture_features(benchmark, scene, design):
     import dataclasses
 
     frame, faces = scene
     spec = passive.DEFAULT_TEXTURE_SPEC
-    if design == "round4":
-        spec = dataclasses.replace(spec, **ROUND4_TEXTURE)
+    if design != "shipped":
+        spec = dataclasses.replace(spec, **(ROUND4_TEXTURE if design == "round4"
+                                            else ROUND12_TEXTURE))
     crop, _ = passive.prepare(frame, faces[0], spec, tensor=False)
     f = benchmark(passive.texture_features, crop, spec)
     n_colour = 3 * len(spec.lbp_colors)
     cells = (spec.lbp_grid[0] * spec.lbp_grid[1] if spec.lbp_bands is None
              else len(spec.lbp_bands))
-    assert f.shape == (len(spec.lbp_scales) * n_colour * cells * 35,)
+    assert f.shape == (len(spec.lbp_slacks) * len(spec.lbp_scales) * n_colour * cells * 35,)
     assert np.isfinite(f).all() and (f >= 0).all()

@@ -370,8 +370,9 @@ def test_banded_features_are_mirror_invariant_but_read_up_and_down():
     crop[: spec.size // 2] //= 2  # a darker top half: the bands differ
     f = passive.texture_features(crop, spec)
     kept = gy if spec.lbp_bands is None else len(spec.lbp_bands)
-    assert f.size == len(spec.lbp_scales) * 3 * len(spec.lbp_colors) * kept * 35
-    # a band maps onto itself under a horizontal mirror ...
+    assert f.size == (len(spec.lbp_slacks) * len(spec.lbp_scales) * 3 * len(spec.lbp_colors)
+                      * kept * 35)
+    # a band maps onto itself under a horizontal mirror (with every slack) ...
     np.testing.assert_array_equal(f, passive.texture_features(crop[:, ::-1].copy(), spec))
     # ... but not upside down: the model reads where the forehead and the chin are
     # (docs/security.md, "Known gaps")
@@ -619,8 +620,9 @@ def test_band_selection_keeps_exactly_the_named_cells():
     full_spec = dataclasses.replace(spec, lbp_bands=None)
     rng = np.random.default_rng(8)
     crop = cv2.GaussianBlur(rng.integers(0, 256, (160, 160, 3), dtype=np.uint8), (3, 3), 0)
-    full = passive.texture_features(crop, full_spec).reshape(3, 4, 35)
-    got = passive.texture_features(crop, spec).reshape(3, 2, 35)
+    k = 3 * len(spec.lbp_slacks)  # channels of every slack's block
+    full = passive.texture_features(crop, full_spec).reshape(k, 4, 35)
+    got = passive.texture_features(crop, spec).reshape(k, 2, 35)
     np.testing.assert_array_equal(got, full[:, [1, 2]])
     # the top and bottom bands do not matter any more (but for the LBP neighbours of the kept
     # bands' edge rows, hence the margin)
@@ -639,3 +641,36 @@ def test_band_selection_keeps_exactly_the_named_cells():
         d["lbp"]["bands"] = bad
         with pytest.raises(ValueError, match="lbp bands"):
             passive.InputSpec.from_dict(d)
+
+
+def test_lbp_slacks_add_one_feature_block_per_slack():
+    """InputSpec.lbp_slacks: the whole feature vector once per slack, in order, the slack-1
+    block being the kernel's LBP with slack 1 (a neighbour one level below the centre counts);
+    stored in the file's input spec, refused when malformed, and absent from a plain spec."""
+    from fastlive import _core
+
+    spec = dataclasses.replace(passive.DEFAULT_TEXTURE_SPEC, lbp_slacks=(0,))
+    two = dataclasses.replace(spec, lbp_slacks=(0, 1))
+    rng = np.random.default_rng(9)
+    crop = cv2.GaussianBlur(rng.integers(0, 256, (160, 160, 3), dtype=np.uint8), (3, 3), 0)
+    plain = passive.texture_features(crop, spec)
+    both = passive.texture_features(crop, two)
+    assert both.shape == (2 * plain.size,)
+    np.testing.assert_array_equal(both[:plain.size], plain)
+    assert not np.array_equal(both[plain.size:], plain)
+    # the second block by hand: H (shifted 60), S, V; bands 2-3 of 4; mirror-folded; sqrt
+    hsv = cv2.cvtColor(crop, cv2.COLOR_BGR2HSV)
+    hsv[:, :, 0] = (hsv[:, :, 0].astype(np.int32) + 60) % 180
+    hist = _core.lbp_histogram_multi(hsv, (4, 1), "uniform", True, 1, slack=1)
+    hist = hist.reshape(3, 4, 59)[:, [1, 2]].reshape(-1, 59) @ passive._MIRROR_FOLD
+    np.testing.assert_allclose(both[plain.size:], np.sqrt(hist).ravel(), atol=1e-6)
+    # the spec round-trips; a plain spec writes no "slacks" (older files read as plain)
+    assert passive.InputSpec.from_dict(two.to_dict()) == two
+    assert "slacks" not in spec.to_dict()["lbp"]
+    assert passive.InputSpec.from_dict(spec.to_dict()).lbp_slacks == (0,)
+    d = two.to_dict()
+    for bad in ([], [1, 1], [256], [-1], [1.5], [True], "1"):
+        d["lbp"]["slacks"] = bad
+        with pytest.raises(ValueError, match="lbp slacks"):
+            passive.InputSpec.from_dict(d)
+

@@ -79,6 +79,30 @@ def test_augmentations_keep_shape_and_change_pixels():
     assert augment.synth_print(flat, np.random.default_rng(2)).mean() < 250
 
 
+def test_texture_model_over_slacks_is_the_sum_of_one_fit_per_slack(tiny_tex):
+    """texture.train with InputSpec.lbp_slacks (0, 1): each slack's block of features is
+    fitted on its own and the shipped model is their sum, one logistic regression."""
+    from fastlive.passive import DEFAULT_TEXTURE_SPEC
+    from training import texture
+
+    ok = tiny_tex.ok
+    crops, lab, grp = tiny_tex.crops[ok], tiny_tex.label[ok], tiny_tex.source[ok]
+    one = dataclasses.replace(DEFAULT_TEXTURE_SPEC, lbp_slacks=(0,))
+    two = dataclasses.replace(DEFAULT_TEXTURE_SPEC, lbp_slacks=(0, 1))
+    f2 = texture.features(crops, two)
+    a2 = texture.augmented_features(crops, two, seed=0)
+    n = f2.shape[1] // 2
+    assert np.array_equal(f2[:, :n], texture.features(crops, one))
+    m = texture.train(None, lab, grp, two, feats=f2, aug_feats=a2)
+    parts = [texture.train(None, lab, grp, one, feats=f2[:, cols],
+                           aug_feats=[x[:, cols] for x in a2])
+             for cols in (slice(0, n), slice(n, 2 * n))]
+    assert m.coef.shape == (2 * n,)
+    np.testing.assert_allclose(m.logits(f2), parts[0].logits(f2[:, :n])
+                               + parts[1].logits(f2[:, n:]), atol=1e-6)
+    assert not np.allclose(parts[1].logits(f2[:, n:]), 0.0)
+
+
 @pytest.fixture(scope="module")
 def tiny_tex(data_dir, tiny):
     """The same rows as ``tiny``, preprocessed for the texture classifier (its own crop)."""
@@ -389,7 +413,7 @@ def test_train_export_and_serve(tiny, tiny_tex, tmp_path):
     assert passive.InputSpec.from_dict(tex_entry["input"]) == tspec
     assert tex_entry["description"] == reproduce.texture_description(tspec)
     hsv = dataclasses.replace(tspec, lbp_colors=("hsv",), lbp_scales=(1,), lbp_grid=(4, 1),
-                              lbp_hue_shift=0, lbp_bands=None)
+                              lbp_hue_shift=0, lbp_bands=None, lbp_slacks=(0,))
     assert reproduce.texture_description(hsv).startswith(
         "colour (HSV) uniform LBP histograms (mirror-folded; 4 horizontal bands; crop)")
     assert "(YCrCb + HSV)" in reproduce.texture_description(
@@ -400,6 +424,8 @@ def test_train_export_and_serve(tiny, tiny_tex, tmp_path):
         dataclasses.replace(hsv, lbp_hue_shift=60))
     assert "; horizontal bands 2, 3 of 4;" in reproduce.texture_description(
         dataclasses.replace(hsv, lbp_bands=(1, 2)))
+    assert "crop; once per LBP slack 0, 1, one fit each, summed)" in (
+        reproduce.texture_description(dataclasses.replace(hsv, lbp_slacks=(0, 1))))
     # onnxruntime vs torch on the exported file
     sess = ort.InferenceSession(str(out / "passive_cnn.onnx"), providers=["CPUExecutionProvider"])
     xb = cnn.to_tensor(tiny.crops[:5], spec)
@@ -453,7 +479,8 @@ def test_descriptor_comparison_codes_match_the_kernel(tiny_tex):
     from fastlive.passive import DEFAULT_TEXTURE_SPEC, texture_features
     from training import descriptors
 
-    all_bands = dataclasses.replace(DEFAULT_TEXTURE_SPEC, lbp_bands=None)  # round 5's cells
+    # round 5's cells, plain LBP (before round 13's slack-1 block)
+    all_bands = dataclasses.replace(DEFAULT_TEXTURE_SPEC, lbp_bands=None, lbp_slacks=(0,))
 
     rng = np.random.default_rng(0)
     crops = [tiny_tex.crops[0], tiny_tex.crops[-1],

@@ -63,7 +63,10 @@ def texture_description(spec: InputSpec) -> str:
         bands = (f"horizontal bands {kept} of {gy}" if gx == 1
                  else f"cells {kept} of a {gy}x{gx} grid")
     fold = "mirror-folded; " if spec.lbp_mirror else ""
-    return (f"colour ({colours}) uniform LBP histograms ({fold}{bands}; {where}) "
+    slacks = ("" if spec.lbp_slacks == (0,) else
+              "; once per LBP slack " + ", ".join(map(str, spec.lbp_slacks)) + ", one fit each, "
+              "summed")
+    return (f"colour ({colours}) uniform LBP histograms ({fold}{bands}; {where}{slacks}) "
             "+ logistic regression")
 
 

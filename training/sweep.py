@@ -26,11 +26,15 @@ from fastlive.evaluate import pad_metrics
 from fastlive.passive import DEFAULT_SPEC, DEFAULT_TEXTURE_SPEC
 from training import augment, calibrate, data, texture
 
+# Rounds 11's and 12's texture features (plain LBP, before round 13's slack-1 block): round
+# 11's and round 12's checks (round11_check, face_size_check, threshold_check,
+# descriptor_check) keep them, so their tables rerun as printed.
+ROUND12_SPEC = dataclasses.replace(DEFAULT_TEXTURE_SPEC, lbp_slacks=(0,))
 # Round 10's texture crop (every face area-averaged; no prefilter_detail): round 11's checks of
 # other changes (spread_check, shift_average_check, texture_cnn_check) were made on it.
-ROUND10_SPEC = dataclasses.replace(DEFAULT_TEXTURE_SPEC, prefilter_detail=None)
+ROUND10_SPEC = dataclasses.replace(ROUND12_SPEC, prefilter_detail=None)
 _ROUND10_NAME = "round 10 (every face area-averaged, max scale 0.8)"
-_ROUND11_NAME = "round 11, shipped (+ every face at detail 0.75)"
+_ROUND11_NAME = "round 11 (+ every face at detail 0.75)"
 
 # One row per design; unlisted fields are the shipped design's (SHIPPED). "colors": the colour
 # conversions whose three channels get LBP histograms; "scales": the crop (1) and its
@@ -604,7 +608,7 @@ def _round11_designs() -> dict[str, Any]:
     """Round 11's comparison: round 10's texture crop and the same with every face brought to
     one detail (InputSpec.prefilter_detail: 0.75 shipped, 0.875 and 0.6 not)."""
     return {_ROUND10_NAME: ROUND10_SPEC,
-            _ROUND11_NAME: DEFAULT_TEXTURE_SPEC,
+            _ROUND11_NAME: ROUND12_SPEC,
             "+ every face at detail 0.875 (not shipped)":
                 dataclasses.replace(ROUND10_SPEC, prefilter_detail=0.875),
             "+ every face at detail 0.6 (not shipped)":
@@ -667,7 +671,7 @@ def face_size_check(data_dir: str | None, seed: int = 0) -> None:
     """Out-of-source decisions (texture alone, each source at the balanced threshold fitted on
     the other sources) by the face's side in the source image, for the texture spec before
     round 10, round 10's and the shipped one (round 11): where single frames fail."""
-    designs = {**dict(list(_round10_designs().items())[:2]), _ROUND11_NAME: DEFAULT_TEXTURE_SPEC}
+    designs = {**dict(list(_round10_designs().items())[:2]), _ROUND11_NAME: ROUND12_SPEC}
     edges = (0.0, *FACE_SIDE_BINS, np.inf)
     print("| design | face side (px) | held-out attacks | accepted % | per source (accepted % "
           "of n) | held-out live | accepted % | per source (accepted % of n) |\n"
@@ -829,7 +833,7 @@ def threshold_check(data_dir: str | None, seeds: tuple[int, ...] = (0, 1, 2)) ->
     (THRESHOLD_RULES; the last is calibrate.thresholds' since round 12, the first rounds 1-11's),
     each fitted on the other sources' out-of-source logits as nested_thresholds does, over
     three draws of the augmented copies."""
-    spec = DEFAULT_TEXTURE_SPEC
+    spec = ROUND12_SPEC
     ds = data.load(data_dir, spec, verbose=False)
     feats = texture.features(ds.crops, spec)
     srcs = [s for s in data.source_names(ds) if s != data.ZJU]
@@ -869,6 +873,29 @@ def threshold_check(data_dir: str | None, seeds: tuple[int, ...] = (0, 1, 2)) ->
                   f"{100 * (1 - acc[ev & (ds.label == 1)].mean()):.1f} | "
                   f"{100 * acc[prints].mean():.1f} | {100 * acc[replays].mean():.1f} | "
                   f"{100 * pooled:.1f} |", flush=True)
+
+
+def round13_check(data_dir: str | None, seeds: tuple[int, ...] = (0, 1, 2)) -> None:
+    """Round 13's texture features (InputSpec.lbp_slacks): round 12's design against the same
+    plus a second block of the LBP with slack 1 (a neighbour one grey level below the centre
+    still sets its bit), the two blocks fitted apart and summed (texture.train), over three
+    draws of the augmented copies: _decision_cells; then both under the held-out images'
+    camera changes of --noise and --resolution (frame_change_table, draw 0)."""
+    print(f"| design | augmentation seed | {_DECISION_HEADER} |\n"
+          "|---|---:|---|---:|---:|---:|---:|---:|---:|")
+    designs = {"round 12 (plain LBP)": ROUND12_SPEC,
+               "round 13, shipped (+ LBP with slack 1, summed)": DEFAULT_TEXTURE_SPEC}
+    for name, spec in designs.items():
+        ds = data.load(data_dir, spec, verbose=False)
+        feats = texture.features(ds.crops, spec)
+        for seed in seeds:
+            oof = _held_out_decisions(data_dir, ds, feats, spec, seed)[2]
+            print(f"| {name} | {seed} | {_decision_cells(ds, oof)} |", flush=True)
+    print()
+    for i, (name, spec) in enumerate(designs.items()):
+        ds = data.load(data_dir, spec, verbose=False)
+        frame_change_table(data_dir, ds, {name: texture.training_copies(data_dir, ds.crops, spec)},
+                           {**FRAME_CHANGES, **RESOLUTION_CHANGES}, spec=spec, header=i == 0)
 
 
 def spread_check(data_dir: str | None, seeds: tuple[int, ...] = (0, 1, 2),
@@ -1048,7 +1075,7 @@ def descriptor_check(data_dir: str | None) -> None:
     the shipped logit summed with CoALBP's."""
     from training import descriptors
 
-    spec = DEFAULT_TEXTURE_SPEC
+    spec = ROUND12_SPEC
     ds = data.load(data_dir, spec, verbose=False)
     rng = np.random.default_rng(1000)  # the draw of texture.augmented_features(seed=0)
     aug_crops = np.stack([augment.invariance(c, rng) for c in ds.crops])
@@ -1151,6 +1178,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--texture-cnn", action="store_true",
                     help="only: round 11's CNN on the texture crop's bands (not shipped), "
                          "alone and fused with the texture logits (~12 min)")
+    ap.add_argument("--round13", action="store_true",
+                    help="only: round 13's second LBP block with slack 1 against round 12's "
+                         "features, three draws")
     ap.add_argument("--thresholds", action="store_true",
                     help="only: round 12's look at the per-source score shift (where each "
                          "held-out source's logits sit) and other balanced-threshold rules")
@@ -1158,7 +1188,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="only: round 11's test-time averaging over crops with the face moved "
                          "by 2 px (not shipped)")
     args = ap.parse_args(argv)
-    only = [(args.thresholds, lambda: threshold_check(args.data)),
+    only = [(args.round13, lambda: round13_check(args.data)),
+            (args.thresholds, lambda: threshold_check(args.data)),
             (args.round11, lambda: round11_check(args.data)),
             (args.spread, lambda: spread_check(args.data)),
             (args.shifts, lambda: shift_average_check(args.data)),

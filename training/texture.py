@@ -244,7 +244,11 @@ def train(crops: np.ndarray | None, labels: np.ndarray, groups: np.ndarray, spec
     them are projected out before the fit. The coefficients are then orthogonal to those
     directions, so the shipped model stays a plain logistic regression on the features.
 
-    ``live_spread`` > 0: the same fit with the live-spread penalty (LIVE_SPREAD, fit_lr)."""
+    ``live_spread`` > 0: the same fit with the live-spread penalty (LIVE_SPREAD, fit_lr).
+
+    With several LBP slacks (``spec.lbp_slacks``; the features then hold one equal block per
+    slack) each block is standardized, projected and fitted on its own, and the model is
+    their sum (one logistic regression over all features, intercepts added)."""
     if crops is None and (feats is None or aug_feats is None):
         raise ValueError("crops: needed unless feats and aug_feats are both given")
     if feats is None:
@@ -258,16 +262,24 @@ def train(crops: np.ndarray | None, labels: np.ndarray, groups: np.ndarray, spec
     y_all = np.tile(labels.astype(np.float32), n)
     g_all = np.tile(groups, n)
     w = calibrate.balanced_weights(y_all, g_all)
-    mean = x_all.mean(0)
-    scale = x_all.std(0) + 1e-3
-    z = (x_all - mean) / scale
-    v = nuisance_directions(z, y_all, g_all, nap)
-    if len(v):
-        z = z - (z @ v.T) @ v
-    coef, intercept = fit_lr(z, y_all, w, c_reg, groups=g_all, live_spread=live_spread)
-    if len(v):
-        coef = coef - (coef @ v.T) @ v  # already orthogonal up to rounding
-    return TextureModel(mean, scale, coef, intercept)
+    # one fit per slack's block of features (InputSpec.lbp_slacks), their logits summed: a
+    # logistic regression over all the features with the blocks' weights side by side
+    blocks = np.array_split(np.arange(x_all.shape[1]), len(spec.lbp_slacks))
+    parts = []
+    for cols in blocks:
+        x = x_all[:, cols]
+        mean = x.mean(0)
+        scale = x.std(0) + 1e-3
+        z = (x - mean) / scale
+        v = nuisance_directions(z, y_all, g_all, nap)
+        if len(v):
+            z = z - (z @ v.T) @ v
+        coef, intercept = fit_lr(z, y_all, w, c_reg, groups=g_all, live_spread=live_spread)
+        if len(v):
+            coef = coef - (coef @ v.T) @ v  # already orthogonal up to rounding
+        parts.append((mean, scale, coef, intercept))
+    return TextureModel(*(np.concatenate([q[i] for q in parts]) for i in range(3)),
+                        sum(q[3] for q in parts))
 
 
 def fit_lr(z: np.ndarray, y: np.ndarray, w: np.ndarray, c_reg: float, *,

@@ -100,6 +100,11 @@ class InputSpec:
     # (forehead, hair, background) and bottom (chin, neck) bands, whose context differs more
     # between cameras and rooms than between live faces and attacks
     lbp_bands: tuple[int, ...] | None = None
+    # the LBP slacks (fastlive.kernels.lbp_histogram_multi's ``slack``: a neighbour up to that
+    # many grey levels below the centre still sets its bit), each giving the whole feature
+    # vector above once, concatenated in this order; (0,): plain LBP only. A texture model
+    # over several slacks is the sum of one logistic regression per slack (models round 13).
+    lbp_slacks: tuple[int, ...] = (0,)
     # None: the area prefilter runs only when the crop minifies the face by more than
     # PREFILTER_BELOW, so a face near the crop's own resolution keeps the camera's pixel grain
     # (sensor noise, demosaicking, JPEG) that a larger face loses to the averaging, and the
@@ -150,6 +155,7 @@ class InputSpec:
                     "mirror_fold": self.lbp_mirror, "scales": list(self.lbp_scales),
                     "hue_shift": self.lbp_hue_shift,
                     "bands": None if self.lbp_bands is None else list(self.lbp_bands),
+                    **({} if self.lbp_slacks == (0,) else {"slacks": list(self.lbp_slacks)}),
                     "transform": "sqrt(normalized histogram)"},
         }
 
@@ -172,6 +178,7 @@ class InputSpec:
             lbp_scales=tuple(int(v) for v in lbp.get("scales", (1,))),
             lbp_hue_shift=int(lbp.get("hue_shift", 0)),
             lbp_bands=_bands(lbp.get("bands"), lbp.get("grid", (1, 1))),
+            lbp_slacks=_slacks(lbp.get("slacks", (0,))),
             prefilter_max_scale=_unit_scale(d.get("prefilter_max_scale"),
                                             "prefilter_max_scale"),
             prefilter_detail=_unit_scale(d.get("prefilter_detail"), "prefilter_detail"),
@@ -203,6 +210,16 @@ def _bands(v: Any, grid: Any) -> tuple[int, ...] | None:
     return out
 
 
+def _slacks(v: Any) -> tuple[int, ...]:
+    out = tuple(v) if isinstance(v, (list, tuple)) else ()
+    if (not out or len(set(out)) != len(out)
+            or not all(isinstance(x, int) and not isinstance(x, bool) and 0 <= x <= 255
+                       for x in out)):
+        raise ValueError(f"lbp slacks: expected a list of distinct ints in 0..255, got {v!r}; "
+                         "fix the model file's input spec")
+    return tuple(int(x) for x in out)
+
+
 def _radius(v: Any) -> int | tuple[int, ...]:
     if isinstance(v, (list, tuple)):
         return int(v[0]) if len(v) == 1 else tuple(int(r) for r in v)
@@ -220,13 +237,16 @@ DEFAULT_SPEC = InputSpec()
 # and attacks). Chosen on the cross-source protocol (``python -m training.sweep``, table in
 # models/README.md). Every face area-averaged (round 10: prefilter_max_scale), and brought to
 # the same detail, 0.75 of the crop's face size, whatever the camera's resolution (round 11:
-# prefilter_detail; faces over ~120 px reach the crop alike). The shipped texture model
+# prefilter_detail; faces over ~120 px reach the crop alike). Round 13 adds a second block of
+# the same histograms with LBP slack 1 (a neighbour one grey level below the centre still sets
+# its bit), fitted apart and summed: out of source it separates the sources pooled better and
+# holds up better under sensor noise (models/README.md, "Round 13"). The shipped texture model
 # stores its spec in passive_texture.json.
 TEXTURE_DETAIL = 0.75
 DEFAULT_TEXTURE_SPEC = InputSpec(size=160, scale=1.25, lbp_mirror=True, lbp_colors=("hsv",),
                                  lbp_grid=(4, 1), lbp_hue_shift=60, lbp_bands=(1, 2),
                                  prefilter_max_scale=PREFILTER_BELOW,
-                                 prefilter_detail=TEXTURE_DETAIL)
+                                 prefilter_detail=TEXTURE_DETAIL, lbp_slacks=(0, 1))
 
 # Uniform LBP(8) bin i of an image is bin MIRROR_UNIFORM[i] of its horizontal mirror image
 # (neighbour bits 0<->2, 3<->7, 4<->6 swap; fastlive.kernels.lbp_codes order; checked against
@@ -363,11 +383,13 @@ def texture_features(crop: np.ndarray, spec: InputSpec = DEFAULT_SPEC) -> np.nda
     per radius, on the crop and its area-downscaled copies (``spec.lbp_scales``), optionally
     folded into mirror classes (``spec.lbp_mirror``), square-rooted (Hellinger); the hue of
     "hsv" conversions shifted by ``spec.lbp_hue_shift`` (modulo 180); only the grid cells in
-    ``spec.lbp_bands`` when it is set. float32 1-D."""
+    ``spec.lbp_bands`` when it is set; all of it once per slack of ``spec.lbp_slacks``, in
+    that order. float32 1-D."""
     from fastlive import _core
 
     cv2 = _cv2()
     parts = []
+    images = []  # every colour conversion of every scale, in the feature order
     for k in spec.lbp_scales:
         if k == 1:
             img0 = crop
@@ -385,8 +407,12 @@ def texture_features(crop: np.ndarray, spec: InputSpec = DEFAULT_SPEC) -> np.nda
                 # img is cvtColor's own output: shift its hue plane in place
                 hue = cv2.LUT(cv2.extractChannel(img, 0), _hue_lut(spec.lbp_hue_shift % 180))
                 img = cv2.insertChannel(hue, img, 0)
+            images.append(img)
+    for slack in spec.lbp_slacks:
+        for img in images:
             for r in spec.lbp_radii:
-                hist = _core.lbp_histogram_multi(img, spec.lbp_grid, "uniform", True, r)
+                hist = _core.lbp_histogram_multi(img, spec.lbp_grid, "uniform", True, r,
+                                                 slack=slack)
                 if spec.lbp_bands is not None:  # (channels, cells, 59) -> the kept cells
                     cells = spec.lbp_grid[0] * spec.lbp_grid[1]
                     hist = hist.reshape(-1, cells, 59)[:, list(spec.lbp_bands)].ravel()
