@@ -45,7 +45,7 @@ from training import calibrate, cnn, data, texture
 
 ROOT = Path(__file__).resolve().parent.parent
 # models/manifest.json "version": 0.<round>.0 since round 8 (rounds 5-7 all shipped as 0.5.0)
-VERSION = "0.12.0"
+VERSION = "0.13.0"
 EPOCHS = 12
 
 
