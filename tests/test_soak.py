@@ -3,7 +3,8 @@
 * Soak: ``FASTLIVE_SOAK_FRAMES`` frames (default 2,000 in CI; the full run is 20,000) of real
   video through ``fastlive.score_frame``: resident memory (the median of the samples in the
   last third of the run against the median of the first third after warm-up) grows by less
-  than 5 MB, no thread and no file descriptor is leaked.
+  than 5 MB (20 MB under AddressSanitizer, see RSS_LIMIT_MB), no thread and no file
+  descriptor is leaked.
 * Stress: one shared LivenessDetector, 4 threads x 4 sessions fed interleaved real video: every
   result is identical to scoring each stream alone, serially.
 """
@@ -27,7 +28,13 @@ from fastlive.blinks import read_video  # noqa: E402
 
 SOAK_FRAMES = int(os.environ.get("FASTLIVE_SOAK_FRAMES", "2000"))
 WARMUP_FRAMES = 300
-RSS_LIMIT_MB = 5.0
+# Under AddressSanitizer (scripts/sanitize.sh preloads libasan) freed memory sits in ASan's
+# quarantine and resident memory swings by +-15 MB between samples with no trend; one sanitized
+# CI run measured +6.97 MB with samples 1353-1374 MB in no order, while the plain build over
+# 8,000 frames grew by 0.11 MB. The plain run is the leak check (5 MB); the sanitized run only
+# catches a leak of over ~10 KB per frame.
+UNDER_ASAN = "libasan" in os.environ.get("LD_PRELOAD", "")
+RSS_LIMIT_MB = 20.0 if UNDER_ASAN else 5.0
 RSS_EVERY = 100  # frames between RSS samples after warm-up
 
 
