@@ -704,6 +704,46 @@ def _mosaic(imgs: list[np.ndarray]) -> np.ndarray:
     return np.vstack([np.hstack(t[:2]), np.hstack(t[2:4])])
 
 
+def zju_check(data_dir: str | None, step: int = 5) -> None:
+    """The ZJU Eyeblink clips (live, training data) with the shipped models: every ``step``-th
+    frame of each clip through one ``LivenessDetector()`` per clip (``score_frame``); the
+    share of those frames whose passive score reaches the detector's threshold, the clips
+    under it for more than half of their frames, and each clip's median passive score where
+    it is under the threshold."""
+    import cv2
+
+    from fastlive.api import LivenessDetector
+
+    root = Path(data_dir) if data_dir else data.default_data_dir()
+    clips = sorted({r["path"] for r in data.read_manifest(root) if r["source"] == data.ZJU})
+    scores: dict[str, np.ndarray] = {}
+    threshold = float("nan")
+    for clip in clips:
+        det = LivenessDetector()
+        threshold = det.threshold
+        cap = cv2.VideoCapture(str(root / clip))
+        got, k = [], 0
+        while True:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            if k % step == 0:
+                res = det.score_frame(frame)
+                p = res.faces[0].cues.get("passive") if res.faces else None
+                if p is not None and np.isfinite(p):
+                    got.append(float(p))
+            k += 1
+        cap.release()
+        scores[clip] = np.asarray(got)
+    every = np.concatenate(list(scores.values()))
+    under = {c: float(np.median(v)) for c, v in scores.items()
+             if len(v) and (v >= threshold).mean() < 0.5}
+    print(f"{len(clips)} clips, {len(every)} frames (every {step}th) with a passive score: "
+          f"{100 * (every >= threshold).mean():.1f} % reach the threshold {threshold:.4f}; "
+          f"{len(under)} clips under it for more than half of their frames (median passive "
+          "score: " + ", ".join(f"{Path(c).stem} {m:.2f}" for c, m in under.items()) + ")")
+
+
 def mosaic_check(data_dir: str | None, model_dirs: list[str], n: int = 300,
                  seed: int = 1) -> None:
     """NUAA frames scored as single images by ``LivenessDetector().score_frame`` with each
@@ -1178,6 +1218,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--texture-cnn", action="store_true",
                     help="only: round 11's CNN on the texture crop's bands (not shipped), "
                          "alone and fused with the texture logits (~12 min)")
+    ap.add_argument("--zju", action="store_true",
+                    help="only: the ZJU clips (training data) through LivenessDetector() with the "
+                         "shipped models, every 5th frame: the share reaching the threshold")
     ap.add_argument("--round13", action="store_true",
                     help="only: round 13's second LBP block with slack 1 against round 12's "
                          "features, three draws")
@@ -1188,7 +1231,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="only: round 11's test-time averaging over crops with the face moved "
                          "by 2 px (not shipped)")
     args = ap.parse_args(argv)
-    only = [(args.round13, lambda: round13_check(args.data)),
+    only = [(args.zju, lambda: zju_check(args.data)),
+            (args.round13, lambda: round13_check(args.data)),
             (args.thresholds, lambda: threshold_check(args.data)),
             (args.round11, lambda: round11_check(args.data)),
             (args.spread, lambda: spread_check(args.data)),
