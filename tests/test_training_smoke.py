@@ -101,6 +101,11 @@ def test_texture_model_over_slacks_is_the_sum_of_one_fit_per_slack(tiny_tex):
     np.testing.assert_allclose(m.logits(f2), parts[0].logits(f2[:, :n])
                                + parts[1].logits(f2[:, n:]), atol=1e-6)
     assert not np.allclose(parts[1].logits(f2[:, n:]), 0.0)
+    # features of another width (the sweep's quality statistics) stay one fit
+    q = f2[:, :5]
+    np.testing.assert_array_equal(
+        texture.train(None, lab, grp, two, feats=q, aug_feats=[x[:, :5] for x in a2]).coef,
+        texture.train(None, lab, grp, one, feats=q, aug_feats=[x[:, :5] for x in a2]).coef)
 
 
 @pytest.fixture(scope="module")

@@ -88,6 +88,11 @@ def features(crops: np.ndarray, spec: InputSpec) -> np.ndarray:
     return np.stack([texture_features(c, spec) for c in crops]).astype(np.float64)
 
 
+def feature_count(spec: InputSpec) -> int:
+    """Length of :func:`features`' rows for ``spec``."""
+    return int(features(np.zeros((1, spec.size, spec.size, 3), np.uint8), spec).shape[1])
+
+
 def noise_copy_features(data_dir, spec: InputSpec, noise: tuple[float, float] | None = FRAME_NOISE,
                         *, seed: int = 0) -> list[np.ndarray]:
     """Texture features of the frame-noise copies of every image of the data set (``[]`` when
@@ -248,7 +253,8 @@ def train(crops: np.ndarray | None, labels: np.ndarray, groups: np.ndarray, spec
 
     With several LBP slacks (``spec.lbp_slacks``; the features then hold one equal block per
     slack) each block is standardized, projected and fitted on its own, and the model is
-    their sum (one logistic regression over all features, intercepts added)."""
+    their sum (one logistic regression over all features, intercepts added). Features of
+    another width than ``spec``'s (:func:`feature_count`) are fitted as one block."""
     if crops is None and (feats is None or aug_feats is None):
         raise ValueError("crops: needed unless feats and aug_feats are both given")
     if feats is None:
@@ -263,8 +269,10 @@ def train(crops: np.ndarray | None, labels: np.ndarray, groups: np.ndarray, spec
     g_all = np.tile(groups, n)
     w = calibrate.balanced_weights(y_all, g_all)
     # one fit per slack's block of features (InputSpec.lbp_slacks), their logits summed: a
-    # logistic regression over all the features with the blocks' weights side by side
-    blocks = np.array_split(np.arange(x_all.shape[1]), len(spec.lbp_slacks))
+    # logistic regression over all the features with the blocks' weights side by side; other
+    # features fitted with this spec (the sweep's quality statistics) are one block
+    k = len(spec.lbp_slacks) if x_all.shape[1] == feature_count(spec) else 1
+    blocks = np.array_split(np.arange(x_all.shape[1]), k)
     parts = []
     for cols in blocks:
         x = x_all[:, cols]
