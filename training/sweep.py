@@ -621,27 +621,47 @@ def round11_check(data_dir: str | None, seeds: tuple[int, ...] = (0, 1, 2)) -> N
     accepted at each source's nested threshold."""
     print(f"| design | augmentation seed | {_DECISION_HEADER} | held-out attacks, face under "
           "150 px: accepted % |\n|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
-    for name, spec in _round11_designs().items():
-        ds = data.load(data_dir, spec, verbose=False)
-        feats = texture.features(ds.crops, spec)
-        ev = ds.ok & (ds.source != data.ZJU)
-        small = ev & (ds.label == 0) & (ds.face_side < FACE_SIDE_BINS[1])
-        for seed in seeds:
-            _, _, oof, acc, _ = _held_out_decisions(data_dir, ds, feats, spec, seed)
-            print(f"| {name} | {seed} | {_decision_cells(ds, oof)} | "
-                  f"{100 * acc[small].mean():.1f} |", flush=True)
+    for name, ds, seed, _, (_, _, oof, acc, _) in _design_draws(data_dir, _round11_designs(),
+                                                                 seeds):
+        small = _small_attacks(ds)
+        print(f"| {name} | {seed} | {_decision_cells(ds, oof)} | "
+              f"{100 * acc[small].mean():.1f} |", flush=True)
+
+
+def _small_attacks(ds: data.Dataset) -> np.ndarray:
+    """The held-out attacks with a face under FACE_SIDE_BINS[1] (150 px)."""
+    return (ds.ok & (ds.source != data.ZJU) & (ds.label == 0)
+            & (ds.face_side < FACE_SIDE_BINS[1]))
+
+
+def _decisions(ds: data.Dataset, feats: np.ndarray, augs: list[np.ndarray], spec):
+    """The texture design ``spec`` (``ds`` loaded with it, ``feats`` its features, ``augs`` its
+    training copies' features) left one source out: (per-source AUC, pooled AUC, out-of-source
+    logits, accepted at each source's balanced threshold fitted on the other sources
+    (nested_thresholds), those thresholds)."""
+    per, pooled, oof = texture_loso(ds, feats, augs, texture.C_REG, spec)
+    thr = nested_thresholds(ds, oof, [s for s in data.source_names(ds) if s != data.ZJU])
+    return per, pooled, oof, accepted(ds, oof, thr), thr
 
 
 def _held_out_decisions(data_dir: str | None, ds: data.Dataset, feats: np.ndarray, spec,
                         seed: int):
-    """The texture design ``spec`` (``ds`` loaded with it, ``feats`` its features; invariance
-    and frame-noise copies drawn with ``seed``) left one source out: (per-source AUC, pooled
-    AUC, out-of-source logits, accepted at each source's balanced threshold fitted on the other
-    sources (nested_thresholds), those thresholds)."""
-    augs = texture.training_copies(data_dir, ds.crops, spec, seed=seed)
-    per, pooled, oof = texture_loso(ds, feats, augs, texture.C_REG, spec)
-    thr = nested_thresholds(ds, oof, [s for s in data.source_names(ds) if s != data.ZJU])
-    return per, pooled, oof, accepted(ds, oof, thr), thr
+    """_decisions with the shipped training copies (invariance and frame-noise copies) drawn
+    with ``seed``."""
+    return _decisions(ds, feats, texture.training_copies(data_dir, ds.crops, spec, seed=seed),
+                      spec)
+
+
+def _design_draws(data_dir: str | None, designs: dict[str, Any], seeds: tuple[int, ...]):
+    """Per design (name -> texture spec) and per draw of the training copies: (name, the data
+    set loaded with the spec, seed, the copies' features, _decisions). Crops and features
+    are loaded once per design."""
+    for name, spec in designs.items():
+        ds = data.load(data_dir, spec, verbose=False)
+        feats = texture.features(ds.crops, spec)
+        for seed in seeds:
+            augs = texture.training_copies(data_dir, ds.crops, spec, seed=seed)
+            yield name, ds, seed, augs, _decisions(ds, feats, augs, spec)
 
 
 def round10_check(data_dir: str | None, seeds: tuple[int, ...] = (0, 1, 2)) -> None:
@@ -652,19 +672,15 @@ def round10_check(data_dir: str | None, seeds: tuple[int, ...] = (0, 1, 2)) -> N
     print("| design | augmentation seed | AUC per held-out source | mean AUC | pooled AUC | "
           "mean ACER % | held-out live rejected % | held-out attacks, face under 150 px: "
           "accepted % |\n|---|---:|---|---:|---:|---:|---:|---:|")
-    for name, spec in _round10_designs().items():
-        ds = data.load(data_dir, spec, verbose=False)
-        feats = texture.features(ds.crops, spec)
-        ev = ds.ok & (ds.source != data.ZJU)
-        small = ev & (ds.label == 0) & (ds.face_side < FACE_SIDE_BINS[1])
-        live = ev & (ds.label == 1)
-        for seed in seeds:
-            per, pooled, oof, acc, thr = _held_out_decisions(data_dir, ds, feats, spec, seed)
-            cells = ", ".join(f"{s} {v:.3f}" for s, v in per.items())
-            print(f"| {name} | {seed} | {cells} | {np.mean(list(per.values())):.3f} | "
-                  f"{pooled:.3f} | {100 * nested_acer(ds, oof, list(per), thr):.1f} | "
-                  f"{100 * (1 - acc[live].mean()):.1f} | {100 * acc[small].mean():.1f} "
-                  f"(of {int(small.sum())}) |", flush=True)
+    for name, ds, seed, _, (per, pooled, oof, acc, thr) in _design_draws(
+            data_dir, _round10_designs(), seeds):
+        small = _small_attacks(ds)
+        live = ds.ok & (ds.source != data.ZJU) & (ds.label == 1)
+        cells = ", ".join(f"{s} {v:.3f}" for s, v in per.items())
+        print(f"| {name} | {seed} | {cells} | {np.mean(list(per.values())):.3f} | "
+              f"{pooled:.3f} | {100 * nested_acer(ds, oof, list(per), thr):.1f} | "
+              f"{100 * (1 - acc[live].mean()):.1f} | {100 * acc[small].mean():.1f} "
+              f"(of {int(small.sum())}) |", flush=True)
 
 
 def face_size_check(data_dir: str | None, seed: int = 0) -> None:
@@ -710,9 +726,8 @@ def zju_check(data_dir: str | None, step: int = 5) -> None:
     share of those frames whose passive score reaches the detector's threshold, the clips
     under it for more than half of their frames, and each clip's median passive score where
     it is under the threshold."""
-    import cv2
-
     from fastlive.api import LivenessDetector
+    from fastlive.blinks import read_video
 
     root = Path(data_dir) if data_dir else data.default_data_dir()
     clips = sorted({r["path"] for r in data.read_manifest(root) if r["source"] == data.ZJU})
@@ -721,19 +736,12 @@ def zju_check(data_dir: str | None, step: int = 5) -> None:
     for clip in clips:
         det = LivenessDetector()
         threshold = det.threshold
-        cap = cv2.VideoCapture(str(root / clip))
-        got, k = [], 0
-        while True:
-            ok, frame = cap.read()
-            if not ok:
-                break
-            if k % step == 0:
-                res = det.score_frame(frame)
-                p = res.faces[0].cues.get("passive") if res.faces else None
-                if p is not None and np.isfinite(p):
-                    got.append(float(p))
-            k += 1
-        cap.release()
+        got = []
+        for frame in read_video(root / clip)[0][::step]:
+            res = det.score_frame(frame)
+            p = res.faces[0].cues.get("passive") if res.faces else None
+            if p is not None and np.isfinite(p):
+                got.append(float(p))
         scores[clip] = np.asarray(got)
     every = np.concatenate(list(scores.values()))
     under = {c: float(np.median(v)) for c, v in scores.items()
@@ -920,22 +928,20 @@ def round13_check(data_dir: str | None, seeds: tuple[int, ...] = (0, 1, 2)) -> N
     plus a second block of the LBP with slack 1 (a neighbour one grey level below the centre
     still sets its bit), the two blocks fitted apart and summed (texture.train), over three
     draws of the augmented copies: _decision_cells; then both under the held-out images'
-    camera changes of --noise and --resolution (frame_change_table, draw 0)."""
+    camera changes of --noise and --resolution (frame_change_table, the first draw)."""
     print(f"| design | augmentation seed | {_DECISION_HEADER} |\n"
           "|---|---:|---|---:|---:|---:|---:|---:|---:|")
     designs = {"round 12 (plain LBP)": ROUND12_SPEC,
                "round 13, shipped (+ LBP with slack 1, summed)": DEFAULT_TEXTURE_SPEC}
-    for name, spec in designs.items():
-        ds = data.load(data_dir, spec, verbose=False)
-        feats = texture.features(ds.crops, spec)
-        for seed in seeds:
-            oof = _held_out_decisions(data_dir, ds, feats, spec, seed)[2]
-            print(f"| {name} | {seed} | {_decision_cells(ds, oof)} |", flush=True)
+    first: dict[str, list[np.ndarray]] = {}  # each design's first draw of the copies
+    for name, ds, seed, augs, (_, _, oof, _, _) in _design_draws(data_dir, designs, seeds):
+        first.setdefault(name, augs)
+        print(f"| {name} | {seed} | {_decision_cells(ds, oof)} |", flush=True)
     print()
     for i, (name, spec) in enumerate(designs.items()):
-        ds = data.load(data_dir, spec, verbose=False)
-        frame_change_table(data_dir, ds, {name: texture.training_copies(data_dir, ds.crops, spec)},
-                           {**FRAME_CHANGES, **RESOLUTION_CHANGES}, spec=spec, header=i == 0)
+        frame_change_table(data_dir, data.load(data_dir, spec, verbose=False),
+                           {name: first[name]}, {**FRAME_CHANGES, **RESOLUTION_CHANGES},
+                           spec=spec, header=i == 0)
 
 
 def spread_check(data_dir: str | None, seeds: tuple[int, ...] = (0, 1, 2),
