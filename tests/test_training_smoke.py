@@ -349,6 +349,74 @@ def test_live_spread_fit_levels_the_sources_live_scores():
     np.testing.assert_array_equal(c3, c0)
 
 
+def test_group_dro_fit_weighs_the_worst_explained_source_more():
+    from training import texture
+
+    rng = np.random.default_rng(7)
+    n, d = 800, 4
+    grp = np.repeat(np.array(["easy", "hard"]), [600, 200])
+    lab = np.r_[np.ones(300), np.zeros(300), np.ones(100), np.zeros(100)]
+    z = rng.normal(0, 1, (n, d))
+    sign = np.where(lab == 1, 1.0, -1.0)
+    easy, hard = grp == "easy", grp == "hard"
+    z[easy, 0] += 1.5 * sign[easy]  # the big source: liveness in feature 0
+    z[hard, 1] += 1.0 * sign[hard]  # the small source: liveness in feature 1
+    z[easy, 1] += 0.3 * sign[easy]
+    w = np.ones(n)
+
+    def loss(coef, b, m):
+        s = z[m] @ coef + b
+        return float(np.mean(np.logaddexp(0.0, s) - lab[m] * s))
+
+    c1, b1 = texture.fit_lr(z, lab, w, 0.05, groups=grp, dro_fits=1)
+    c0, b0 = texture.fit_lr(z, lab, w, 0.05)  # dro_fits=1 is the plain fit
+    np.testing.assert_array_equal(c1, c0)
+    assert b1 == b0
+    c8, b8 = texture.fit_lr(z, lab, w, 0.05, groups=grp, dro_eta=2.0, dro_fits=8)
+    assert loss(c8, b8, hard) < loss(c0, b0, hard) - 0.02  # the worst source gains
+    assert loss(c8, b8, easy) > loss(c0, b0, easy)  # paid for by the best explained one
+    assert c8[1] / c8[0] > c0[1] / c0[0]  # the hard source's feature weighs more
+    # eta 0: the weights never move, every fit is the plain one
+    c_eta0, _ = texture.fit_lr(z, lab, w, 0.05, groups=grp, dro_eta=0.0, dro_fits=4)
+    np.testing.assert_allclose(c_eta0, c0, rtol=1e-6, atol=1e-9)
+    for bad in (0, -2, 1.5, True, "8"):
+        with pytest.raises(ValueError, match="dro_fits"):
+            texture.fit_lr(z, lab, w, 0.05, groups=grp, dro_fits=bad)
+    for bad_eta in (-1.0, float("nan"), float("inf"), "1"):
+        with pytest.raises(ValueError, match="dro_eta"):
+            texture.fit_lr(z, lab, w, 0.05, groups=grp, dro_eta=bad_eta, dro_fits=3)
+    with pytest.raises(ValueError, match="groups"):
+        texture.fit_lr(z, lab, w, 0.05, dro_fits=3)
+
+
+def test_one_class_weight_weighs_the_live_only_sources_less():
+    """texture.train's one_class_weight (round 14's control): a live-only source whose
+    camera shows in a feature teaches the fit that this feature means live; weighed less,
+    it teaches less."""
+    from fastlive.passive import DEFAULT_TEXTURE_SPEC
+    from training import texture
+
+    rng = np.random.default_rng(11)
+    lab = np.r_[np.ones(200), np.zeros(200), np.ones(200)].astype(np.int64)
+    grp = np.repeat(np.array(["both", "live-only"]), [400, 200])
+    x = rng.normal(0, 1, (600, 3))
+    x[:400, 0] += np.where(lab[:400] == 1, 1.0, -1.0)  # liveness
+    x[400:, 1] += 2.0  # the live-only source's camera
+    x[400:, 0] += 1.0
+
+    def fit(weight):
+        return texture.train(None, lab, grp, DEFAULT_TEXTURE_SPEC, feats=x, aug_feats=[],
+                             nap=0, dro_fits=1, one_class_weight=weight)
+
+    plain, less = fit(1.0), fit(0.1)
+    assert plain.coef[1] > 0.3 * plain.coef[0] > 0  # the camera feature reads as live
+    assert less.coef[1] < 0.3 * plain.coef[1]
+    assert less.coef[0] > 0.8 * plain.coef[0]  # liveness still carries the score
+    for bad in (0.0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="one_class_weight"):
+            fit(bad)
+
+
 def test_loso_fits_each_folds_fusion_without_its_source(tiny, tiny_tex):
     from fastlive.passive import DEFAULT_SPEC, DEFAULT_TEXTURE_SPEC
     from training import reproduce
@@ -431,6 +499,9 @@ def test_train_export_and_serve(tiny, tiny_tex, tmp_path):
         dataclasses.replace(hsv, lbp_bands=(1, 2)))
     assert "crop; once per LBP slack 0, 1, one fit each, summed)" in (
         reproduce.texture_description(dataclasses.replace(hsv, lbp_slacks=(0, 1))))
+    assert reproduce.texture_description(hsv, dro_fits=8).endswith(
+        "+ logistic regression (group DRO over the training sources)")
+    assert reproduce.texture_description(hsv, dro_fits=1).endswith("+ logistic regression")
     # onnxruntime vs torch on the exported file
     sess = ort.InferenceSession(str(out / "passive_cnn.onnx"), providers=["CPUExecutionProvider"])
     xb = cnn.to_tensor(tiny.crops[:5], spec)
