@@ -16,6 +16,7 @@ bias), see models/README.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,25 @@ from training import augment, calibrate, data, texture
 # 11's and round 12's checks (round11_check, face_size_check, threshold_check,
 # descriptor_check) keep them, so their tables rerun as printed.
 ROUND12_SPEC = dataclasses.replace(DEFAULT_TEXTURE_SPEC, lbp_slacks=(0,))
+# texture.train's dro_fits for texture_loso and fit_per_source when not given: the shipped
+# fit (round 14's group DRO), or rounds 1-13's plain weighted fit inside plain_fit().
+_dro_fits = texture.DRO_FITS
+
+
+@contextlib.contextmanager
+def plain_fit():
+    """Rounds 1-13's fit of the texture model (no group DRO, dro_fits 1) for the checks of
+    those rounds (main: the design table, --round6, --round7, --descriptors, --round10,
+    --face-size, --round11, --spread, --shifts, --texture-cnn, --thresholds, --round13), so
+    their tables rerun as printed."""
+    global _dro_fits
+    old, _dro_fits = _dro_fits, 1
+    try:
+        yield
+    finally:
+        _dro_fits = old
+
+
 # Round 10's texture crop (every face area-averaged; no prefilter_detail): round 11's checks of
 # other changes (spread_check, shift_average_check, texture_cnn_check) were made on it.
 ROUND10_SPEC = dataclasses.replace(ROUND12_SPEC, prefilter_detail=None)
@@ -168,10 +188,14 @@ def synthetic_features(ds: data.Dataset, spec, kinds: str, seed: int = 3) -> dic
 
 def texture_loso(ds: data.Dataset, feats: np.ndarray, aug: list[np.ndarray], c_reg: float,
                  spec, synth: dict[str, np.ndarray] | None = None,
-                 nap: int = texture.NAP_DIMS, live_spread: float = texture.LIVE_SPREAD
-                 ) -> tuple[dict, float, np.ndarray]:
+                 nap: int = texture.NAP_DIMS, live_spread: float = texture.LIVE_SPREAD,
+                 dro_eta: float = texture.DRO_ETA, dro_fits: int | None = None,
+                 one_class_weight: float = 1.0) -> tuple[dict, float, np.ndarray]:
     """Leave one source out with the texture model alone: AUC per held-out source, AUC of all
-    held-out scores pooled, and the out-of-source logits. ``live_spread``: texture.train's."""
+    held-out scores pooled, and the out-of-source logits. ``live_spread``, ``dro_eta``,
+    ``dro_fits``: texture.train's (None: the shipped fit, or plain_fit's);
+    ``one_class_weight``: texture.train's."""
+    dro_fits = _dro_fits if dro_fits is None else dro_fits
     srcs = [s for s in data.source_names(ds) if s != data.ZJU]
     live = np.flatnonzero(ds.ok & (ds.label == 1))
     oof = np.full(len(ds), np.nan)
@@ -189,7 +213,8 @@ def texture_loso(ds: data.Dataset, feats: np.ndarray, aug: list[np.ndarray], c_r
             g.append(np.full(int(sel.sum()), f"synthetic-{k}"))
         m = texture.train(None, np.concatenate(y), np.concatenate(g), spec, c_reg=c_reg,
                           feats=np.concatenate(x), aug_feats=[], nap=nap,
-                          live_spread=live_spread)
+                          live_spread=live_spread, dro_eta=dro_eta, dro_fits=dro_fits,
+                          one_class_weight=one_class_weight)
         oof[te] = m.logits(feats[te])
     return (*loso_aucs(ds, oof), oof)
 
@@ -238,19 +263,21 @@ def nested_acer(ds: data.Dataset, oof: np.ndarray, sources: list[str],
 
 
 def fit_per_source(ds: data.Dataset, feats: np.ndarray, augs: list[np.ndarray], spec,
-                   c_reg: float = texture.C_REG, bank_sets: dict | None = None
-                   ) -> dict[str, texture.TextureModel]:
+                   c_reg: float = texture.C_REG, bank_sets: dict | None = None,
+                   dro_fits: int | None = None) -> dict[str, texture.TextureModel]:
     """Per held-out source (ZJU is training data only): a texture model trained on the other
     sources' rows of ``feats`` and of each augmented copy in ``augs`` (row-aligned), with a
     resolution bank trained on the same rows of ``bank_sets`` (texture.bank_training_sets;
-    None: no bank)."""
+    None: no bank). ``dro_fits``: the main model's, texture.train's (None: the shipped fit,
+    or plain_fit's)."""
+    dro_fits = _dro_fits if dro_fits is None else dro_fits
     out = {}
     for s in [s for s in data.source_names(ds) if s != data.ZJU]:
         tr = ds.ok & (ds.source != s)
         n = 1 + len(augs)
         x = np.concatenate([feats[tr], *(a[tr] for a in augs)])
         out[s] = texture.train(None, np.tile(ds.label[tr], n), np.tile(ds.source[tr], n), spec,
-                               c_reg=c_reg, feats=x, aug_feats=[])
+                               c_reg=c_reg, feats=x, aug_feats=[], dro_fits=dro_fits)
         if bank_sets:
             texture.add_bank(out[s], bank_sets, tr, ds.label[tr], ds.source[tr], spec,
                              c_reg=c_reg)
@@ -484,14 +511,16 @@ def resolution_check(data_dir: str | None, bank: bool = True) -> None:
 
 
 def frame_change_table(data_dir: str | None, ds: data.Dataset, designs: dict[str, Any],
-                       changes: dict, spec=DEFAULT_TEXTURE_SPEC, header: bool = True) -> None:
+                       changes: dict, spec=DEFAULT_TEXTURE_SPEC, header: bool = True,
+                       dro_fits: int | None = None) -> None:
     """Per design (augmented-copy features row-aligned with ``ds``, or (those, the resolution
     bank's training sets)) and per change of the
     held-out images (``data.load``'s ``change``, and the images as captured): mean and pooled
     AUC, APCER / BPCER (all held-out attacks / live pooled) and mean ACER at the balanced
     threshold fitted on the other sources' unchanged out-of-source logits. A resolution bank
     is blended by the face's side in the changed image, as at run time. ``spec``: the texture
-    crop and features (``ds`` loaded with it); ``header``: print the table's header."""
+    crop and features (``ds`` loaded with it); ``header``: print the table's header;
+    ``dro_fits``: texture.train's, for every design (None: fit_per_source's)."""
     srcs = [s for s in data.source_names(ds) if s != data.ZJU]
     both = [s for s in srcs if len(set(ds.label[ds.source == s].tolist())) == 2]
     feats = texture.features(ds.crops, spec)
@@ -507,7 +536,8 @@ def frame_change_table(data_dir: str | None, ds: data.Dataset, designs: dict[str
     for name, design in designs.items():
         a, bank = design if isinstance(design, tuple) else (design, None)
         oof = {k: np.full(len(ds), np.nan) for k in changed}
-        for s, m in fit_per_source(ds, feats, a, spec, bank_sets=bank).items():
+        for s, m in fit_per_source(ds, feats, a, spec, bank_sets=bank,
+                                   dro_fits=dro_fits).items():
             te = ds.ok & (ds.source == s)
             for k, (f, side) in changed.items():
                 oof[k][te] = m.logits(f[te], side[te])
@@ -944,6 +974,46 @@ def round13_check(data_dir: str | None, seeds: tuple[int, ...] = (0, 1, 2)) -> N
                            spec=spec, header=i == 0)
 
 
+# Round 14's fits (round14_check): name -> (texture.train's dro_eta, dro_fits,
+# one_class_weight).
+ROUND14_FITS = {"round 13 (plain weighted fit)": (texture.DRO_ETA, 1, 1.0),
+                "round 14, shipped (group DRO, eta 1, 8 fits)": (1.0, 8, 1.0),
+                "group DRO, eta 2, 8 fits": (2.0, 8, 1.0),
+                "group DRO, eta 5, 8 fits": (5.0, 8, 1.0),
+                "group DRO, eta 5, 40 fits": (5.0, 40, 1.0),
+                "control: plain fit, live-only sources at 1/4 of their weight": (
+                    texture.DRO_ETA, 1, 0.25)}
+
+
+def round14_check(data_dir: str | None, seeds: tuple[int, ...] = (0, 1, 2)) -> None:
+    """Round 14's fit of the texture model (texture.DRO_FITS, DRO_ETA: group DRO over the
+    training sources) against round 13's plain weighted fit, stronger group DRO and a control
+    (the plain fit with the live-only sources weighing a quarter: group DRO weighs them less),
+    on the shipped features, over three draws of the augmented copies: _decision_cells; then round
+    13's and the shipped fit under the held-out images' camera changes of --noise and
+    --resolution (frame_change_table, the first draw)."""
+    spec = DEFAULT_TEXTURE_SPEC
+    assert ROUND14_FITS["round 14, shipped (group DRO, eta 1, 8 fits)"] == (
+        texture.DRO_ETA, texture.DRO_FITS, 1.0)
+    ds = data.load(data_dir, spec, verbose=False)
+    feats = texture.features(ds.crops, spec)
+    print(f"| fit | augmentation seed | {_DECISION_HEADER} |\n"
+          "|---|---:|---|---:|---:|---:|---:|---:|---:|")
+    first = None
+    for seed in seeds:
+        augs = texture.training_copies(data_dir, ds.crops, spec, seed=seed)
+        first = augs if first is None else first
+        for name, (eta, fits, one) in ROUND14_FITS.items():
+            _, _, oof = texture_loso(ds, feats, augs, texture.C_REG, spec, dro_eta=eta,
+                                     dro_fits=fits, one_class_weight=one)
+            print(f"| {name} | {seed} | {_decision_cells(ds, oof)} |", flush=True)
+    print()
+    for i, (name, fits) in enumerate((("round 13 (plain weighted fit)", 1),
+                                      ("round 14, shipped (group DRO)", texture.DRO_FITS))):
+        frame_change_table(data_dir, ds, {name: first}, {**FRAME_CHANGES, **RESOLUTION_CHANGES},
+                           spec=spec, header=i == 0, dro_fits=fits)
+
+
 def spread_check(data_dir: str | None, seeds: tuple[int, ...] = (0, 1, 2),
                  spreads: tuple[float, ...] = (0.003, 0.01, 0.03)) -> None:
     """Round 11 (not shipped), on round 10's crop (ROUND10_SPEC): its texture training set
@@ -1227,6 +1297,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--zju", action="store_true",
                     help="only: the ZJU clips (training data) through LivenessDetector() with the "
                          "shipped models, every 5th frame: the share reaching the threshold")
+    ap.add_argument("--round14", action="store_true",
+                    help="only: round 14's group-DRO fit of the texture model against round "
+                         "13's plain fit and stronger group DRO, three draws, and under "
+                         "camera changes (~15 min with caches)")
     ap.add_argument("--round13", action="store_true",
                     help="only: round 13's second LBP block with slack 1 against round 12's "
                          "features, three draws")
@@ -1237,8 +1311,18 @@ def main(argv: list[str] | None = None) -> int:
                     help="only: round 11's test-time averaging over crops with the face moved "
                          "by 2 px (not shipped)")
     args = ap.parse_args(argv)
+    plain = [args.round13, args.thresholds, args.round11, args.spread, args.shifts,
+             args.texture_cnn, args.face_size, args.round10, args.descriptors]
+    current = [args.round14, args.zju, args.mosaics is not None, args.jitter, args.seeds,
+               args.reflection, args.noise, args.resolution, args.robustness or args.quality]
+    with (contextlib.nullcontext() if any(current) and not any(plain) else plain_fit()):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     only = [(args.zju, lambda: zju_check(args.data)),
             (args.round13, lambda: round13_check(args.data)),
+            (args.round14, lambda: round14_check(args.data)),
             (args.thresholds, lambda: threshold_check(args.data)),
             (args.round11, lambda: round11_check(args.data)),
             (args.spread, lambda: spread_check(args.data)),
