@@ -325,11 +325,16 @@ def test_many_print_faces_in_one_frame_are_not_live_in_a_stream(detector, reject
         (f.box, f.decision, f.score) for f in res.faces]
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "known gap (docs/security.md): models round 14 (group DRO, which weighs the live-only "
+    "ZJU frames less) score this genuine live 320x240 clip of a face without glasses at a "
+    "passive median of about 0.23, below the balanced threshold 0.465 (round 13: 0.46 "
+    "against 0.544, and LIVE in 75 of 140 frames)"))
 def test_live_low_resolution_face_without_glasses_can_be_live(detector, data_dir):
     """A genuine live 320x240 clip of a face without glasses reaches LIVE in a stream. Models
     rounds 6-10 (eye and nose/mouth bands only) scored it at a passive median of 0.2-0.35,
     below the balanced threshold (a strict xfail until round 11 brought every face to one
-    detail; docs/security.md)."""
+    detail, and again since round 14; docs/security.md)."""
     results = _stream(detector, _video(data_dir / "zju_eyeblink" / "000001M_FNN.mp4", 140),
                       fps=30.0)
     assert all(r.faces for r in results[5:]), "face lost in a frontal ZJU clip"

@@ -45,12 +45,13 @@ from training import calibrate, cnn, data, texture
 
 ROOT = Path(__file__).resolve().parent.parent
 # models/manifest.json "version": 0.<round>.0 since round 8 (rounds 5-7 all shipped as 0.5.0)
-VERSION = "0.13.0"
+VERSION = "0.14.0"
 EPOCHS = 12
 
 
-def texture_description(spec: InputSpec) -> str:
-    """The manifest's one-line description of a texture model with input ``spec``."""
+def texture_description(spec: InputSpec, dro_fits: int = texture.DRO_FITS) -> str:
+    """The manifest's one-line description of a texture model with input ``spec`` fitted
+    with ``dro_fits`` (texture.train's)."""
     colours = " + ".join(texture.COLOUR_NAMES[c] for c in spec.lbp_colors)
     if "hsv" in spec.lbp_colors and spec.lbp_hue_shift % 180:
         colours += f", hue shifted by {spec.lbp_hue_shift % 180}"
@@ -66,8 +67,9 @@ def texture_description(spec: InputSpec) -> str:
     slacks = ("" if spec.lbp_slacks == (0,) else
               "; once per LBP slack " + ", ".join(map(str, spec.lbp_slacks)) + ", one fit each, "
               "summed")
+    fit = " (group DRO over the training sources)" if dro_fits > 1 else ""
     return (f"colour ({colours}) uniform LBP histograms ({fold}{bands}; {where}{slacks}) "
-            "+ logistic regression")
+            f"+ logistic regression{fit}")
 
 
 def _set_threads() -> None:
