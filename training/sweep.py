@@ -1300,7 +1300,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--round14", action="store_true",
                     help="only: round 14's group-DRO fit of the texture model against round "
                          "13's plain fit and stronger group DRO, three draws, and under "
-                         "camera changes (~15 min with caches)")
+                         "camera changes (~10 min with caches)")
     ap.add_argument("--round13", action="store_true",
                     help="only: round 13's second LBP block with slack 1 against round 12's "
                          "features, three draws")
