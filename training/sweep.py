@@ -39,9 +39,9 @@ _dro_fits = texture.DRO_FITS
 @contextlib.contextmanager
 def plain_fit():
     """Rounds 1-13's fit of the texture model (no group DRO, dro_fits 1) for the checks of
-    those rounds (main: the design table, --round6, --round7, --descriptors, --round10,
-    --face-size, --round11, --spread, --shifts, --texture-cnn, --thresholds, --round13), so
-    their tables rerun as printed."""
+    those rounds (the ones main marks plain, and the design table: --round6, --round7,
+    --descriptors, --round10, --face-size, --round11, --spread, --shifts, --texture-cnn,
+    --thresholds, --round13), so their tables rerun as printed."""
     global _dro_fits
     old, _dro_fits = _dro_fits, 1
     try:
@@ -1311,37 +1311,30 @@ def main(argv: list[str] | None = None) -> int:
                     help="only: round 11's test-time averaging over crops with the face moved "
                          "by 2 px (not shipped)")
     args = ap.parse_args(argv)
-    plain = [args.round13, args.thresholds, args.round11, args.spread, args.shifts,
-             args.texture_cnn, args.face_size, args.round10, args.descriptors]
-    current = [args.round14, args.zju, args.mosaics is not None, args.jitter, args.seeds,
-               args.reflection, args.noise, args.resolution, args.robustness or args.quality]
-    with (contextlib.nullcontext() if any(current) and not any(plain) else plain_fit()):
-        return _run(args)
-
-
-def _run(args: argparse.Namespace) -> int:
-    only = [(args.zju, lambda: zju_check(args.data)),
-            (args.round13, lambda: round13_check(args.data)),
-            (args.round14, lambda: round14_check(args.data)),
-            (args.thresholds, lambda: threshold_check(args.data)),
-            (args.round11, lambda: round11_check(args.data)),
-            (args.spread, lambda: spread_check(args.data)),
-            (args.shifts, lambda: shift_average_check(args.data)),
-            (args.texture_cnn, lambda: texture_cnn_check(args.data)),
-            (args.mosaics is not None, lambda: mosaic_check(args.data, args.mosaics or [""])),
-            (args.face_size, lambda: face_size_check(args.data)),
-            (args.round10, lambda: round10_check(args.data)),
-            (args.jitter, lambda: jitter_check(args.data)),
-            (args.descriptors, lambda: descriptor_check(args.data)),
-            (args.seeds, lambda: seed_check(args.data)),
-            (args.reflection, lambda: reflection_check(args.data)),
-            (args.noise, lambda: noise_check(args.data)),
-            (args.resolution, lambda: resolution_check(args.data, bank=not args.no_bank)),
+    only = [(args.zju, lambda: zju_check(args.data), False),
+            (args.round13, lambda: round13_check(args.data), True),
+            (args.round14, lambda: round14_check(args.data), False),
+            (args.thresholds, lambda: threshold_check(args.data), True),
+            (args.round11, lambda: round11_check(args.data), True),
+            (args.spread, lambda: spread_check(args.data), True),
+            (args.shifts, lambda: shift_average_check(args.data), True),
+            (args.texture_cnn, lambda: texture_cnn_check(args.data), True),
+            (args.mosaics is not None,
+             lambda: mosaic_check(args.data, args.mosaics or [""]), False),
+            (args.face_size, lambda: face_size_check(args.data), True),
+            (args.round10, lambda: round10_check(args.data), True),
+            (args.jitter, lambda: jitter_check(args.data), False),
+            (args.descriptors, lambda: descriptor_check(args.data), True),
+            (args.seeds, lambda: seed_check(args.data), False),
+            (args.reflection, lambda: reflection_check(args.data), False),
+            (args.noise, lambda: noise_check(args.data), False),
+            (args.resolution, lambda: resolution_check(args.data, bank=not args.no_bank), False),
             (args.robustness or args.quality,
-             lambda: camera_change_check(args.data, quality=args.quality))]
-    for chosen, check in only:
+             lambda: camera_change_check(args.data, quality=args.quality), False)]
+    for chosen, check, plain in only:  # plain: a check of rounds 1-13, on their fit
         if chosen:
-            check()
+            with plain_fit() if plain else contextlib.nullcontext():
+                check()
             return 0
     if args.round6:
         rows = [{"noise": None, **r} for r in ROUND6]
@@ -1349,6 +1342,15 @@ def _run(args: argparse.Namespace) -> int:
         rows = [{**_OLD, **r} for r in ROUND7]
     else:
         rows = GRID
+    with plain_fit():
+        design_table(args.data, rows)
+    return 0
+
+
+def design_table(data_dir: str | None, rows: list[dict]) -> None:
+    """The texture design table (``rows`` of GRID, ROUND6 or ROUND7's form): per row, the
+    design left one source out (texture_loso) with its per-source AUC, mean and pooled AUC and
+    mean ACER at the balanced threshold fitted on the other sources."""
     print("| crop px | context | LBP grid | cells kept | LBP radii | colours | hue shift | "
           "mirror fold | scales | aug copies | WB + JPEG in copies | frame-noise copies (grey "
           "levels) | C | NAP dims | synthetic attacks | AUC per held-out source | mean AUC | "
@@ -1358,7 +1360,7 @@ def _run(args: argparse.Namespace) -> int:
     crops = sorted({(r["size"], r["scale"], r["area"] or 0.0) for r in map(
         lambda g: row_spec(g)[0], rows)})
     for size, scale, area in crops:
-        ds = data.load(args.data, dataclasses.replace(DEFAULT_SPEC, size=size, scale=scale,
+        ds = data.load(data_dir, dataclasses.replace(DEFAULT_SPEC, size=size, scale=scale,
                                                       prefilter_max_scale=area or None),
                        verbose=False)
         cache: dict = {}
@@ -1378,7 +1380,7 @@ def _run(args: argparse.Namespace) -> int:
             if r["noise"] is not None:
                 nkey = ("noise", r["noise"])
                 if nkey not in cache[key]:
-                    cache[key][nkey] = texture.noise_copy_features(args.data, spec, r["noise"])
+                    cache[key][nkey] = texture.noise_copy_features(data_dir, spec, r["noise"])
                 aug = aug + cache[key][nkey]
             synth = synthetic_features(ds, spec, r["synth"]) if r["synth"] else None
             per, pooled, oof = texture_loso(ds, feats, aug, r["C"], spec, synth, nap=r["nap"])
@@ -1397,7 +1399,6 @@ def _run(args: argparse.Namespace) -> int:
                   f"{r['nap']} | "
                   f"{r['synth'] or 'none'} | {cells} | {np.mean(list(per.values())):.3f} | "
                   f"{pooled:.3f} | {100 * acer:.1f} |", flush=True)
-    return 0
 
 
 if __name__ == "__main__":
