@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 
 from fastlive.capture import Capture
-from fastlive.cli import Progress, run_video
+from fastlive.cli.common import Progress
+from fastlive.cli.video import run_video
 from fastlive.evaluate import pad_metrics
 
 

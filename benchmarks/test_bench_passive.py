@@ -1,6 +1,9 @@
-"""PassiveScorer.score per face, one thread (targets: CNN < 2 ms; whole passive stage ~1 ms).
+"""PassiveScorer.score per face, one thread, on a real NUAA frame with the shipped models: the
+whole passive stage, and each network alone (crop + onnxruntime), so the cost of each network
+is visible. Asserts correctness as well.
 
-Runs on a real NUAA frame with the shipped models; asserts correctness as well."""
+    python -m pytest benchmarks/test_bench_passive.py --benchmark-enable -q
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from fastlive import passive, registry
+from fastlive import minifasnet, passive
 
 
 @pytest.fixture(scope="module")
@@ -17,8 +20,6 @@ def scene(data_dir):
 
     from fastlive.detect import FaceDetector
 
-    if not registry.shipped_manifest().get("models"):
-        pytest.fail("no shipped models/manifest.json")
     with open(data_dir / "manifest.csv", newline="") as fh:
         row = next(r for r in csv.DictReader(fh) if r["source"] == "nuaa" and r["label"] == "live")
     frame = cv2.imread(str(data_dir / row["path"]))
@@ -27,70 +28,34 @@ def scene(data_dir):
     return frame, faces
 
 
-@pytest.mark.parametrize("run_cnn", [None, True], ids=["default", "with-cnn-cue"])
-def test_bench_passive_score_per_face(benchmark, scene, run_cnn):
-    """Default: the CNN runs only when the shipped fusion weighs it; with-cnn-cue: always."""
+@pytest.fixture(scope="module")
+def scorer():
+    return passive.PassiveScorer()
+
+
+def test_bench_passive_stage(benchmark, scene, scorer):
     frame, faces = scene
-    sc = passive.PassiveScorer(threads=1, run_cnn=run_cnn)
-    out = benchmark(sc.score, frame, faces)
-    assert len(out) == 1
-    r = out[0]
-    assert 0.0 <= r["texture"] <= 1.0
-    assert (r["cnn"] is not None) == sc.run_cnn
-    if r["cnn"] is not None:
-        assert 0.0 <= r["cnn"] <= 1.0
-    assert r["passive"] == pytest.approx(sc.fuse(r["cnn"], r["texture"]))
-    again = sc.score(frame, faces)[0]
-    assert (again["cnn"], again["texture"], again["passive"]) == (r["cnn"], r["texture"],
-                                                                  r["passive"])
+    r = benchmark(scorer.score, frame, faces)[0]
+    assert 0.0 <= r.score <= 1.0 and set(r.cues) == set(scorer.cue_names)
+    assert r.score == pytest.approx(1 / (1 + np.exp(-r.logit)))
+    again = scorer.score(frame, faces)[0]
+    assert (again.score, again.cues) == (r.score, r.cues)
 
 
-def test_bench_passive_cnn_only(benchmark, scene):
+@pytest.mark.parametrize("index", [0, 1], ids=["first-network", "second-network"])
+def test_bench_one_network(benchmark, scene, scorer, index):
+    """One network: its crop and one onnxruntime run (what it adds to a passive frame)."""
     frame, faces = scene
-    sc = passive.PassiveScorer(threads=1, run_cnn=True)
-    _, tensor = passive.prepare(frame, faces[0], sc.spec)
-    p = benchmark(sc.cnn_prob, tensor)
-    assert 0.0 <= p <= 1.0
-    assert p == pytest.approx(sc.score(frame, faces)[0]["cnn"], abs=1e-5)
-    assert np.isfinite(tensor).all()
-
-
-def test_bench_passive_texture_only(benchmark, scene):
-    """The texture classifier on its own crop (prepare at the texture spec + colour LBP)."""
-    frame, faces = scene
-    sc = passive.PassiveScorer(threads=1)
+    if index >= len(scorer.nets):
+        pytest.fail(f"the shipped fusion has {len(scorer.nets)} network(s)")
+    net = scorer.nets[index]
 
     def run() -> float:
-        crop, _ = passive.prepare(frame, faces[0], sc.texture_spec, tensor=False)
-        return sc.texture_prob(crop)
+        x = minifasnet.crop(frame, faces[0].box, net.spec)
+        x = np.ascontiguousarray(x.transpose(2, 0, 1)[None], np.float32)
+        return minifasnet.live_logit(net.session.run(None, {net.input_name: x})[0][0])
 
-    p = benchmark(run)
-    assert 0.0 <= p <= 1.0
-    assert p == pytest.approx(sc.score(frame, faces)[0]["texture"], abs=1e-12)
-
-
-# Round 4's texture features (YCrCb + HSV, crop + half-size copy, all four bands, plain LBP)
-# and round 12's (the shipped ones before round 13's second block with LBP slack 1) against the
-# shipped ones (round 13: HSV of the crop, bands 2 and 3 of 4, slacks 0 and 1), on the same
-# aligned 160 px crop (models/README.md).
-ROUND4_TEXTURE = {"lbp_colors": ("ycrcb", "hsv"), "lbp_scales": (1, 2), "lbp_bands": None,
-                  "lbp_slacks": (0,)}
-ROUND12_TEXTURE = {"lbp_slacks": (0,)}
-
-
-@pytest.mark.parametrize("design", ["shipped", "round12", "round4"])
-def test_bench_texture_features(benchmark, scene, design):
-    import dataclasses
-
-    frame, faces = scene
-    spec = passive.DEFAULT_TEXTURE_SPEC
-    if design != "shipped":
-        spec = dataclasses.replace(spec, **(ROUND4_TEXTURE if design == "round4"
-                                            else ROUND12_TEXTURE))
-    crop, _ = passive.prepare(frame, faces[0], spec, tensor=False)
-    f = benchmark(passive.texture_features, crop, spec)
-    n_colour = 3 * len(spec.lbp_colors)
-    cells = (spec.lbp_grid[0] * spec.lbp_grid[1] if spec.lbp_bands is None
-             else len(spec.lbp_bands))
-    assert f.shape == (len(spec.lbp_slacks) * len(spec.lbp_scales) * n_colour * cells * 35,)
-    assert np.isfinite(f).all() and (f >= 0).all()
+    z = benchmark(run)
+    benchmark.extra_info["network"] = net.name
+    p = scorer.score(frame, faces)[0].cues[net.name]
+    assert p == pytest.approx(1 / (1 + np.exp(-z)), abs=1e-6)

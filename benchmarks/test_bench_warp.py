@@ -69,8 +69,8 @@ def test_opencv(benchmark, name):
     assert np.abs(res - fused).max() <= 0.5 / STD.min() + 1e-5
 
 
-# The passive models' anti-aliasing prefilter (fastlive.passive.prefilter): a face region
-# area-downscaled to the texture crop's scale. Same pixels from both (asserted); compare the
+# Area downscaling (fastlive.kernels.resize_area) of a face region to a crop's scale, against
+# cv2.resize INTER_AREA. Same pixels from both (asserted); compare the
 # 'fastlive' and 'opencv' rows of each group. Run:
 #   python -m pytest benchmarks/test_bench_warp.py -k area --benchmark-enable -q
 AREA_CASES = {"450 px region -> 160": (450, 160), "700 px region -> 160": (700, 160),

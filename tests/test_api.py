@@ -15,6 +15,7 @@ from fastlive import api, registry
 from fastlive.api import LivenessDetector
 from fastlive.config import Config
 from fastlive.detect import FaceDetector, haar_available
+from fastlive.passive import PassiveScore
 from fastlive.results import FrameResult
 
 LIVE = "nuaa/live/0001/0001_00_00_01_0.jpg"
@@ -40,13 +41,13 @@ class FakeScorer:
             x, y, w, h = (int(round(v)) for v in f.box)
             region = frame[max(y, 0):y + h, max(x, 0):x + w]
             p = self.p if self.p is not None else float(region.mean() / 255.0)
-            out.append({"cnn": p, "texture": p, "passive": p, "timings": {"cnn": 0.01}})
+            out.append(PassiveScore.from_score(p, {"fake": p}))
         return out
 
 
 @pytest.fixture(scope="module")
 def clip_frames(data_dir):
-    from fastlive import blinks
+    from fastlive.evaluate import blinks_zju as blinks
 
     clip = next(c for c in blinks.find_clips(data_dir) if c.name == "000003M_FNN")
     frames, ts, _ = blinks.read_video(clip.video)
@@ -59,7 +60,7 @@ def test_single_image_decision_and_result_fields(frame):
     assert isinstance(r, FrameResult) and r.detected and r.shape == (480, 640)
     (f,) = r.faces
     assert f.decision == "LIVE" and f.reason is None and f.score == pytest.approx(0.9)
-    assert f.cues["cnn"] == 0.9 and f.cues["texture"] == 0.9 and f.cues["blink"] is None
+    assert f.cues["fake"] == 0.9 and f.cues["passive"] == 0.9 and f.cues["blink"] is None
     assert f.track_id is None and f.blink_count == 0 and f.blinks == ()
     assert f.ear is None  # single images skip the eye model (Config.eyes_on_detection)
     assert f.keypoints.shape == (5, 2)
@@ -103,7 +104,7 @@ def test_without_passive_model_never_live(frame):
         r = det.score_frame(frame, session=s, timestamp=i / 10)
     f = r.faces[0]
     assert f.decision == "UNCERTAIN" and f.reason == "no passive model"
-    assert math.isnan(f.score) and f.cues["cnn"] is None and f.cues["texture"] is None
+    assert math.isnan(f.score) and "fake" not in f.cues and f.cues["passive"] is None
     assert math.isnan(det.threshold)
     assert json.loads(json.dumps(r.to_dict()))["faces"][0]["score"] is None
 
@@ -116,12 +117,10 @@ def test_shipped_models_end_to_end(data_dir):
         det = LivenessDetector()
         f = det.score_frame(img).faces[0]
         assert 0.0 <= f.score <= 1.0
-        assert all(0.0 <= f.cues[k] <= 1.0 for k in ("texture", "passive"))
-        # the CNN runs when the shipped fusion weighs it, or on request (Config.cnn_cue)
-        assert (f.cues["cnn"] is not None) == det.passive.run_cnn
+        # every shipped network's own P(live), and the fused one
+        names = det.passive.cue_names
+        assert names and all(0.0 <= f.cues[k] <= 1.0 for k in (*names, "passive"))
         assert f.decision in ("LIVE", "SPOOF", "UNCERTAIN")
-        g = LivenessDetector(Config(cnn_cue=True)).score_frame(img).faces[0]
-        assert 0.0 <= g.cues["cnn"] <= 1.0 and g.score == f.score
     else:
         with pytest.warns(RuntimeWarning, match="passive liveness models unavailable"):
             det = LivenessDetector()
@@ -168,12 +167,12 @@ def test_row_strided_frame_gives_the_same_result(frame):
 def test_stream_accumulates_evidence(clip_frames):
     frames, ts = clip_frames
     scorer = FakeScorer(0.9)
-    det = LivenessDetector(Config(passive_every=3, min_frames=3), passive=scorer)
+    det = LivenessDetector(Config(passive_interval_s=0.1, min_frames=3), passive=scorer)
     s = det.new_session()
     rs = [det.score_frame(fr, session=s, timestamp=t) for fr, t in zip(frames, ts)]
     assert rs[0].faces[0].reason == "not enough frames yet"
     assert rs[-1].faces[0].decision == "LIVE"
-    assert scorer.calls < len(frames) / 2  # passive models every 3rd frame, not every frame
+    assert scorer.calls < len(frames) / 2  # passive models every 0.1 s, not every frame
     assert len({r.faces[0].track_id for r in rs}) == 1
     assert rs[-1].faces[0].cues["smoothed"] == pytest.approx(0.9)
 
@@ -192,8 +191,9 @@ def test_static_photo_stream_is_never_live(frame):
 
 
 def test_jittered_photo_with_a_high_passive_score_waits_for_a_blink(frame):
-    """Sensor noise defeats the frozen check; the missing blink still blocks LIVE."""
-    det = LivenessDetector(passive=FakeScorer(0.95))
+    """Sensor noise defeats the frozen check; with require_blink the missing blink still
+    blocks LIVE (by default the passive decision stands: docs/security.md)."""
+    det = LivenessDetector(Config(require_blink=True), passive=FakeScorer(0.95))
     s = det.new_session()
     rng = np.random.default_rng(0)
     for i in range(45):
@@ -249,22 +249,92 @@ def test_score_face_on_crops(frame):
     r = det.score_face(crop)
     assert len(r.faces) == 1 and r.faces[0].decision == "LIVE"
     assert r.faces[0].detector == "yunet"
+    # no face in a blank image: nothing is scored (tests/test_face_presence.py)
     blank = det.score_face(np.full((120, 100, 3), 128, np.uint8))
-    assert blank.faces[0].detector == "whole" and blank.faces[0].box == (0.0, 0.0, 100.0, 120.0)
-    assert blank.faces[0].ear is None
+    assert blank.faces == [] and blank.reason == "no face" and blank.decision == "UNCERTAIN"
+    # unless the caller vouches for the crop (Config.assume_face / assume_face=)
+    whole = det.score_face(np.full((120, 100, 3), 128, np.uint8), assume_face=True)
+    assert whole.faces[0].detector == "whole" and whole.faces[0].box == (0.0, 0.0, 100.0, 120.0)
+    assert whole.faces[0].ear is None
     s = det.new_session()
     ids = {det.score_face(crop, session=s, timestamp=i / 10).faces[0].track_id for i in range(4)}
     assert ids == {1}
 
 
-def test_module_level_functions_use_a_default_session(frame, monkeypatch):
-    monkeypatch.setattr(api, "_default", LivenessDetector(passive=FakeScorer(0.9)))
+def _same(a, b) -> bool:
+    """Two results alike but for timings."""
+    da, db = a.to_dict(), b.to_dict()
+    da.pop("timings")
+    db.pop("timings")
+    return da == db
+
+
+@pytest.fixture()
+def default_det(monkeypatch):
+    det = LivenessDetector(passive=FakeScorer())  # P(live): the face's mean brightness
+    monkeypatch.setattr(api, "_default", det)
+    return det
+
+
+def test_module_level_single_images_never_mix(frame, data_dir, default_det):
+    # fastlive.score_frame(image) is the single-image answer, whatever came before: photo B
+    # after photo A is B's own result (not A's track, not "not enough frames yet"), and the
+    # same photo five times is never a "frozen stream" (the package docstring's example).
+    other = cv2.imread(str(data_dir / "nuaa/live/0002/0002_01_00_01_116.jpg"))
+    assert other.shape == frame.shape
+    ref_a, ref_b = default_det.score_frame(frame), default_det.score_frame(other)
+    assert abs(ref_a.score - ref_b.score) > 0.01
+    ra = fastlive.score_frame(frame)
+    rb = fastlive.score_frame(other)
+    assert _same(ra, ref_a) and _same(rb, ref_b)
+    assert rb.faces[0].track_id is None and rb.faces[0].reason != "not enough frames yet"
+    for _ in range(5):
+        r = fastlive.score_frame(frame)
+        assert _same(r, ref_a) and r.faces[0].reason != "frozen stream (repeated frames)"
+    assert default_det.default_session.frame_index == 0  # no stream was touched
+    r3 = fastlive.score_face(frame)
+    assert r3.faces[0].track_id is None
+
+
+def test_module_level_capture_loop_uses_a_default_stream(frame, default_det):
     r1 = fastlive.score_frame(frame, timestamp=0.0)
     r2 = fastlive.score_frame(frame, timestamp=0.1)
     assert r1.faces[0].track_id == r2.faces[0].track_id == 1
     assert r2.frame_index == 1 and not r2.detected
-    r3 = fastlive.score_face(frame)
-    assert r3.faces[0].track_id is None
+    assert r2.faces[0].reason == "not enough frames yet"
+
+
+def test_module_level_second_video_starts_a_new_stream(clip_frames, frame, default_det):
+    # The README's capture loop over two videos: the second one's timestamps start again at 0
+    # (before: "timestamp: must increase strictly"); a frame of another size (another camera)
+    # starts a new stream too.
+    frames, ts = clip_frames
+    for fr, t in zip(frames[:6], ts[:6]):
+        r = fastlive.score_frame(fr, timestamp=t)
+    assert r.frame_index == 5
+    r = fastlive.score_frame(frames[10], timestamp=0.0)
+    assert r.frame_index == 0 and r.detected and r.faces[0].reason == "not enough frames yet"
+    r = fastlive.score_frame(frames[11], timestamp=0.04)
+    assert r.frame_index == 1
+    assert frames[0].shape != frame.shape
+    r = fastlive.score_frame(frame, timestamp=0.08)  # another size, time going on
+    assert r.frame_index == 0 and r.detected and r.timestamp == 0.08
+    assert default_det.default_session.frame_shape == frame.shape[:2]
+
+
+def test_module_level_repeated_timestamp_says_how_to_start_a_stream(frame, default_det):
+    fastlive.score_frame(frame, timestamp=1.0)
+    with pytest.raises(ValueError, match=r"timestamp.*fastlive\.reset\(\)"):
+        fastlive.score_frame(frame, timestamp=1.0)
+    with pytest.raises(TypeError, match="timestamp"):
+        fastlive.score_frame(frame, timestamp="1.5")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="timestamp"):
+        fastlive.score_frame(frame, timestamp=float("inf"))
+    assert fastlive.score_frame(frame, timestamp=1.1).frame_index == 1
+    fastlive.reset()
+    r = fastlive.score_frame(frame, timestamp=5.0)
+    assert r.frame_index == 0 and r.faces[0].track_id == 1
+    assert "reset" in fastlive.__all__ and fastlive.reset is api.reset
 
 
 def test_haar_pipeline_without_keypoints(frame):
@@ -274,9 +344,9 @@ def test_haar_pipeline_without_keypoints(frame):
     s = det.new_session()
     r = det.score_frame(frame, session=s, timestamp=0.0)
     f = r.faces[0]
-    assert f.keypoints is None and f.ear is None and f.quality["yaw"] is None
-    r = det.score_frame(frame, session=s, timestamp=0.1)
-    assert r.detected  # without keypoints a face cannot be followed by its eyes
+    assert f.keypoints is None and f.quality["yaw"] is None
+    # the eyes are looked for where they sit in a Haar box (landmarks.HAAR_EYES) and found
+    assert f.ear is not None and 0.15 < f.ear < 0.5
 
 
 def test_constructor_validation():
@@ -300,7 +370,11 @@ def test_offline_without_models_falls_back_with_one_warning(frame, monkeypatch, 
         det = LivenessDetector(passive=FakeScorer(0.9))
     assert len(rec) == 1
     msg = str(rec[0].message)
-    assert "Haar" in msg and "no blink cue" in msg and "fastlive models install" in msg
-    assert det.landmarker is None and det.detector.backend == "haar"
+    assert "Haar" in msg and "fastlive models install" in msg
+    # fastlive's eye network ships in the package: eyes (and blinks) work offline
+    assert "fastlive's eye network instead of MediaPipe's" in msg
+    assert det.landmarker is not None and det.detector.backend == "haar"
     f = det.score_frame(frame).faces[0]
-    assert f.ear is None and f.keypoints is None and f.decision == "LIVE"
+    assert f.ear is None and f.keypoints is None and f.decision == "LIVE"  # a single image
+    r = det.score_frame(frame, session=det.new_session(), timestamp=0.0)
+    assert r.faces[0].ear is not None and 0.15 < r.faces[0].ear < 0.5

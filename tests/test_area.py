@@ -9,7 +9,7 @@ from guard_pages import guarded
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fastlive import _core, kernels, passive
+from fastlive import _core, kernels
 from fastlive.kernels import resize_area
 
 
@@ -140,24 +140,3 @@ def test_bad_arguments_name_the_argument_and_the_fix():
         resize_area(img[:, ::-1], (10, 10))  # integer factors (OpenCV's path) included
     with pytest.raises(ValueError, match="image: pixels within a row must be contiguous"):
         resize_area(img[:, ::-1], (7, 11))
-
-
-def test_passive_prefilter_gives_opencv_pixels():
-    """The runtime's anti-aliasing step (passive.prefilter) equals its cv2 formulation, so the
-    shipped models see exactly the crops they were trained on."""
-    rng = np.random.default_rng(6)
-    frame = cv2.GaussianBlur(rng.integers(0, 256, (1080, 1920, 3), dtype=np.uint8), (0, 0), 2)
-    m = np.array([[0.31, 0.05, -250.0], [-0.05, 0.31, -60.0]])  # a ~480 px face -> 160 px crop
-    small, m2 = passive.prefilter(frame, m, 160)
-    assert small.shape[0] < 1080 and not np.allclose(m2, m)
-    # the region it took: the same rule, recomputed with cv2
-    inv = cv2.invertAffineTransform(m)
-    pts = np.array([[0, 0, 1], [160, 0, 1], [0, 160, 1], [160, 160, 1]], float) @ inv.T
-    s = np.sqrt(abs(np.linalg.det(m[:, :2])))
-    x0 = int(max(0, np.floor(pts[:, 0].min() - 2 / s)))
-    y0 = int(max(0, np.floor(pts[:, 1].min() - 2 / s)))
-    x1 = int(min(1920, np.ceil(pts[:, 0].max() + 2 / s)))
-    y1 = int(min(1080, np.ceil(pts[:, 1].max() + 2 / s)))
-    roi = frame[y0:y1, x0:x1]
-    ref = cv2.resize(roi, small.shape[1::-1], interpolation=cv2.INTER_AREA)
-    np.testing.assert_array_equal(small, ref)

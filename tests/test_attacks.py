@@ -27,8 +27,8 @@ from hypothesis import strategies as st
 cv2 = pytest.importorskip("cv2")
 
 from fastlive import fusion  # noqa: E402
-from fastlive.blinks import read_video  # noqa: E402
 from fastlive.config import Config  # noqa: E402
+from fastlive.evaluate.blinks_zju import read_video  # noqa: E402
 from fastlive.results import LIVE, SPOOF, UNCERTAIN  # noqa: E402
 
 FPS = 15.0
@@ -76,10 +76,8 @@ def _video(path: Path, n: int) -> list[np.ndarray]:
 
 @pytest.fixture(scope="module")
 def blink_clip(data_dir) -> list[np.ndarray]:
-    """A genuine live ZJU clip (frontal, blinking, thin glasses): 140 frames (~4.7 s at 30 fps).
-    (Until models round 6 this was the same person without glasses, 000001M_FNN, which the
-    round-6 texture model scores below the threshold: see
-    test_live_low_resolution_face_without_glasses_can_be_live.)"""
+    """A genuine live ZJU clip (frontal, blinking, thin glasses): 140 frames (~4.7 s at 30 fps);
+    the same person without glasses: test_live_low_resolution_face_without_glasses_can_be_live."""
     return _video(data_dir / "zju_eyeblink" / "000001M_FTN.mp4", 140)
 
 
@@ -199,8 +197,9 @@ class FixedPassive:
         self.thresholds = {"convenience": threshold, "balanced": threshold, "secure": threshold}
 
     def score(self, frame, faces):
-        return [{"cnn": self.p, "texture": self.p, "passive": self.p, "timings": {}}
-                for _ in faces]
+        from fastlive.passive import PassiveScore
+
+        return [PassiveScore.from_score(self.p) for _ in faces]
 
 
 def test_blink_and_motion_alone_never_yield_live(blink_clip):
@@ -325,16 +324,9 @@ def test_many_print_faces_in_one_frame_are_not_live_in_a_stream(detector, reject
         (f.box, f.decision, f.score) for f in res.faces]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known gap (docs/security.md): models round 14 (group DRO, which weighs the live-only "
-    "ZJU frames less) score this genuine live 320x240 clip of a face without glasses at a "
-    "passive median of about 0.23, below the balanced threshold 0.465 (round 13: 0.46 "
-    "against 0.544, and LIVE in 75 of 140 frames)"))
 def test_live_low_resolution_face_without_glasses_can_be_live(detector, data_dir):
-    """A genuine live 320x240 clip of a face without glasses reaches LIVE in a stream. Models
-    rounds 6-10 (eye and nose/mouth bands only) scored it at a passive median of 0.2-0.35,
-    below the balanced threshold (a strict xfail until round 11 brought every face to one
-    detail, and again since round 14; docs/security.md)."""
+    """A genuine live 320x240 clip of a face without glasses reaches LIVE in a stream (it
+    blinks in the clip: the default Config needs a blink)."""
     results = _stream(detector, _video(data_dir / "zju_eyeblink" / "000001M_FNN.mp4", 140),
                       fps=30.0)
     assert all(r.faces for r in results[5:]), "face lost in a frontal ZJU clip"

@@ -56,6 +56,80 @@ def test_zju_avi_with_empty_chunks_keeps_its_timeline(data_dir):
     assert pos[-1] == cap.frame_count - 1
 
 
+def _textured_clip(path: Path, fourcc: str, n: int = 120, fps: float = 30.0) -> Path:
+    """A clip with a noisy band (so every frame is a sizeable packet) and a white disc at
+    x = 20 + index on grey (see _index)."""
+    rng = np.random.default_rng(0)
+    vw = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, (160, 120))
+    assert vw.isOpened()
+    for i in range(n):
+        f = np.full((120, 160, 3), 100, np.uint8)
+        f[:40] = rng.integers(0, 255, (40, 160, 3), dtype=np.uint8)
+        cv2.circle(f, (20 + i, 80), 15, (255, 255, 255), -1)
+        vw.write(f)
+    vw.release()
+    return path
+
+
+def _index(frame: np.ndarray) -> int:
+    """The frame index drawn by _textured_clip (the disc's centre)."""
+    ys, xs = np.nonzero(frame[40:, :, 1] > 200)
+    return int(round(xs.mean())) - 20
+
+
+def _damage(path: Path, a: float, b: float, cut: bool = False) -> Path:
+    """Zero the bytes between fractions a and b of the file (or cut it at a)."""
+    data = bytearray(path.read_bytes())
+    i, j = int(len(data) * a), int(len(data) * b)
+    out = path.with_name("bad_" + path.name)
+    out.write_bytes(bytes(data[:i]) if cut else bytes(data[:i]) + bytes(j - i) + bytes(data[j:]))
+    return out
+
+
+def _decodable(path: Path) -> int:
+    """Frames OpenCV can decode from ``path`` when every failed read is retried."""
+    cap = cv2.VideoCapture(str(path))
+    n = sum(1 for _ in range(1000) if cap.read()[0])
+    cap.release()
+    return n
+
+
+def test_intact_video_reports_nothing_missing(tmp_path):
+    clip = _textured_clip(tmp_path / "ok.mp4", "mp4v")
+    with Capture(clip) as cap:
+        assert sum(1 for _ in cap) == 120
+    assert cap.ended and cap.missing == 0 and cap.gaps == [] and cap.problem() is None
+
+
+@pytest.mark.parametrize("fourcc,ext", [("VP80", "webm"), ("mp4v", "mp4"), ("MJPG", "avi")])
+def test_damaged_video_counts_missing_frames_and_loses_no_good_one(tmp_path, fourcc, ext):
+    """A video with a damaged middle: every frame OpenCV can decode is delivered (decoding
+    used to stop at the first run of failed reads: 86 of 171 decodable frames of an mp4), and
+    the frames that are not are counted (container count vs decoded, timeline gaps)."""
+    bad = _damage(_textured_clip(tmp_path / f"v.{ext}", fourcc), 0.4, 0.6)
+    with Capture(bad) as cap:
+        got = [(_index(f), t) for f, t in cap]
+    ts = [t for _, t in got]
+    assert cap.frame_count == 120 and len(ts) == cap.index
+    assert len(ts) == _decodable(bad) and 0 < len(ts) < 120
+    assert cap.missing == 120 - len(ts)
+    assert abs(got[-1][0] - 119) <= 2  # frames after the damage came through
+    msg = cap.problem()
+    assert msg is not None and f"{cap.missing} of 120 frame(s) missing" in msg
+    assert f"{len(ts)} decoded" in msg
+    if cap.gaps:  # where the container's timestamps show the hole
+        a, b, k = cap.gaps[0]
+        assert b - a > 1.5 / 30 and k == round((b - a) * 30) - 1 and f"{b - a:.2f} s" in msg
+
+
+def test_cut_video_counts_the_frames_it_never_got(tmp_path):
+    cut = _damage(_textured_clip(tmp_path / "v.avi", "MJPG"), 0.5, 1.0, cut=True)
+    with Capture(cut) as cap:
+        n = sum(1 for _ in cap)
+    assert 0 < n < 120 and cap.ended and cap.missing == 120 - n
+    assert "missing" in cap.problem()
+
+
 def test_image_folder_skips_and_counts_undecodable(tmp_path, data_dir):
     src = sorted((data_dir / "nuaa" / "live" / "0001").glob("*.jpg"))[:3]
     for k, p in enumerate(src):

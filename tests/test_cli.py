@@ -96,15 +96,28 @@ def test_models_install_from_dir(tmp_path, models_dir):
         (["eval", "x.csv", "--limit", "0"], 2, "positive integer"),
         (["webcam", "--threshold", "1.5"], 2, "[0, 1]"),
         (["models", "frobnicate"], 2, "invalid choice"),
+        # errors name the flag the user typed, with a hint that holds
+        (["webcam", "--timeout", "0"], 2, "--timeout: expected a positive number"),
+        (["webcam", "--source", "/nonexistent/x.mp4", "--no-display"], 1,
+         "--source: /nonexistent/x.mp4: no such file"),
+        (["webcam", "--source", "57", "--no-display", "--record", "/nonexistent/dir/out.mp4"],
+         1, "--record: the folder /nonexistent/dir does not exist"),
+        (["webcam", "--source", "57", "--no-display", "--record", "out.txt"], 1,
+         "--record: out.txt: unknown video extension '.txt'"),
+        (["video", "/nonexistent/x.mp4"], 1, "PATH: /nonexistent/x.mp4: no such file"),
+        (["video", "x.mp4", "--output", "/nonexistent/dir/a.mp4"], 1,
+         "--output: the folder /nonexistent/dir does not exist"),
+        (["eval", "x.csv", "--criterion", "median"], 1, "--criterion: expected eer"),
     ],
 )
-def test_errors_are_one_clear_line(args, code, needle):
-    p = run(*args)
+def test_errors_are_one_clear_line(args, code, needle, tmp_path):
+    p = run(*args, cwd=tmp_path)
     assert p.returncode == code
     lines = one_error_line(p)
     assert needle in lines[-1]
     if code == 1:
         assert len(lines) == 1 and lines[0].startswith("fastlive: error:")
+    assert list(tmp_path.iterdir()) == []  # nothing left behind (eval's report folder)
 
 
 def test_unreadable_image_and_debug_traceback(tmp_path):
@@ -252,12 +265,111 @@ def test_webcam_on_a_file_without_display(clips, tmp_path):
     notice = [ln for ln in p.stderr.splitlines() if "no display" in ln]
     assert len(notice) == 1
     lines = json_lines(p.stdout)
-    assert len(lines) == 10 and all("fps" in d and "faces" in d for d in lines)
+    frames, summary = lines[:-1], lines[-1]["summary"]
+    assert len(frames) == 10 and all("fps" in d and "faces" in d for d in frames)
+    assert summary["frames"] == 10 and summary["stopped"] == "--max-frames"
     cap = cv2.VideoCapture(str(rec))
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 10
     p = run("webcam", "--source", path, "--no-display", "--max-frames", 3)
     assert p.returncode == 0 and "no display" not in p.stderr
-    assert len(json_lines(p.stdout)) == 3
+    assert len(json_lines(p.stdout)) == 3 + 1
+
+
+def test_webcam_plays_a_file_at_its_own_rate_and_ends_with_a_summary(clips):
+    path, n = clips["live"]  # n frames at 30 fps
+    p = run("webcam", "--source", path, "--no-display")
+    assert p.returncode == 0, p.stderr
+    lines = json_lines(p.stdout)
+    summary = lines[-1]["summary"]
+    assert len(lines) == n + 1 and summary["frames"] == n
+    assert summary["realtime"] is True and summary["stopped"] == "end of the source"
+    # the last frame is shown at (n - 1) / 30 s: a paced run cannot be faster than that
+    assert summary["seconds"] >= (n - 1) / 30.0 - 0.02
+    assert {t["track_id"] for t in summary["tracks"]} and summary["tracks"][0]["verdict"]
+    p = run("webcam", "--source", path, "--no-display", "--fast")
+    assert p.returncode == 0, p.stderr
+    assert json_lines(p.stdout)[-1]["summary"]["realtime"] is False
+
+
+def test_pacer_sleeps_until_each_timestamp():
+    from fastlive.cli.webcam import Pacer
+
+    now = [100.0]
+    slept = []
+
+    def sleep(d):
+        slept.append(round(d, 6))
+        now[0] += d
+
+    pacer = Pacer(clock=lambda: now[0], sleep=sleep)
+    pacer.wait(0.0)
+    now[0] += 0.01  # 10 ms of work per frame: sleep the rest of each 1/30 s
+    pacer.wait(1 / 30)
+    now[0] += 0.2  # a slow frame: behind schedule, no sleep
+    pacer.wait(2 / 30)
+    assert slept == [round(1 / 30 - 0.01, 6)]
+
+
+def test_progress_reaches_100_percent_when_the_container_miscounts(tmp_path):
+    import struct
+
+    vw = cv2.VideoWriter(str(tmp_path / "c.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 30,
+                         (64, 48))
+    for k in range(20):
+        vw.write(np.full((48, 64, 3), 10 * k, np.uint8))
+    vw.release()
+    b = bytearray((tmp_path / "c.avi").read_bytes())
+    i, j = b.find(b"avih"), b.find(b"strh")
+    struct.pack_into("<I", b, i + 8 + 16, 50)  # avih dwTotalFrames
+    struct.pack_into("<I", b, j + 8 + 32, 50)  # strh dwLength
+    bad = tmp_path / "miscounted.avi"
+    bad.write_bytes(bytes(b))
+    cap = cv2.VideoCapture(str(bad))
+    assert cap.get(cv2.CAP_PROP_FRAME_COUNT) == 50  # the container claims 50 frames
+    p = run("video", bad)
+    assert p.returncode == 0, p.stderr
+    bars = [ln for ln in p.stderr.replace("\r", "\n").splitlines() if "%|" in ln]
+    assert "100%" in bars[-1] and "20/20" in bars[-1]  # the bar's final state
+    assert p.stdout.startswith("20 frames")
+
+
+def test_progress_finish_and_close():
+    import io
+
+    from fastlive.cli.common import Progress
+
+    bar = Progress(50, "clip", stream=io.StringIO(), interval=0.0)
+    for _ in range(20):
+        bar.update(1, "30 fps")
+    assert "40%" in bar.render() and "20/50" in bar.render()
+    bar.finish()
+    assert "100%" in bar.render() and "20/20" in bar.render()
+    bar.close()
+    bar = Progress(None, "stream", stream=io.StringIO(), interval=0.0)
+    bar.update(7)
+    bar.finish()
+    assert "100%" in bar.render() and "7/7" in bar.render()
+
+
+def test_image_folder_includes_subfolders(data_dir, tmp_path):
+    src = sorted((data_dir / "nuaa" / "live" / "0001").glob("*.jpg"))[:3]
+    d = tmp_path / "photos"
+    (d / "sub" / "deeper").mkdir(parents=True)
+    (d / "top.jpg").symlink_to(src[0])
+    (d / "sub" / "a.jpg").symlink_to(src[1])
+    (d / "sub" / "deeper" / "a.jpg").symlink_to(src[2])  # same name, other folder
+    (d / "notes.txt").write_text("not an image")
+    p = run("image", d, "--json", "--output", tmp_path / "ann")
+    assert p.returncode == 0, p.stderr
+    got = sorted(Path(x["path"]).relative_to(d).as_posix() for x in json_lines(p.stdout))
+    assert got == ["sub/a.jpg", "sub/deeper/a.jpg", "top.jpg"]
+    for rel in ("top_fastlive.png", "sub/a_fastlive.png", "sub/deeper/a_fastlive.png"):
+        assert cv2.imread(str(tmp_path / "ann" / rel)) is not None, rel
+    empty = tmp_path / "empty"
+    (empty / "sub").mkdir(parents=True)
+    (empty / "sub" / "x.txt").write_text("")
+    lines = one_error_line(run("image", empty))
+    assert len(lines) == 1 and "holds no image files, subfolders included" in lines[0]
 
 
 # -- eval --------------------------------------------------------------------------------------
@@ -325,13 +437,15 @@ def test_eval_folder_layout(data_dir, tmp_path):
         (ds / "spoof" / "print" / f.name).symlink_to(f)
     (ds / "spoof" / "print" / "broken.jpg").write_bytes(b"nope")
     out = tmp_path / "rep"
-    p = run("eval", ds, "--out", out, "--workers", 1, "--threshold", 0.5, "--json", "--quiet")
+    p = run("eval", ds, "--out", out, "--workers", 1, "--threshold", 0.5, "--json", "--quiet",
+            "--keep-going")
     assert p.returncode == 0, p.stderr
     res = json.loads(p.stdout)
     m = res["metrics"]
     assert m["threshold"] == 0.5 and m["threshold_source"].startswith("given")
     assert list(m["per_source"]) == ["mydata"] and list(m["apcer"]) == ["print"]
-    assert m["n_live"] == 4 and m["n_attack"] == 5 and m["n_fta"] == 1
+    # the unreadable file is no sample of the system: left out and counted
+    assert m["n_live"] == 4 and m["n_attack"] == 4 and m["n_unreadable"] == 1
     with open(out / "scores.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     broken = [r for r in rows if r["path"].endswith("broken.jpg")][0]
@@ -343,7 +457,7 @@ def test_eval_folder_layout(data_dir, tmp_path):
 
 
 def test_eval_blink_against_zju_annotations(data_dir, tmp_path):
-    from fastlive import blinks
+    from fastlive.evaluate import blinks_zju as blinks
 
     zju = tmp_path / "zju"
     zju.mkdir()
@@ -379,7 +493,191 @@ def test_bench_reports_every_stage(data_dir):
     st = res["stages_ms"]
     for k in ("detect (full frame)", "passive (all)", "pipeline: score_frame", "  stage: detect"):
         assert st[k]["n"] >= 1 and st[k]["median"] > 0, k
-    assert st["pipeline: score_frame"]["median"] >= st["  stage: passive.texture"]["median"]
+    # every row docs/cli.md promises: detection, the passive models (all, and each network's
+    # crop and inference), an LBP kernel, the pipeline and its tracked frames
+    from fastlive.passive import PassiveScorer
+
+    nets = PassiveScorer().cue_names
+    assert nets == ("minifasnet_v2", "minifasnet_v1se")
+    promised = ["detect (full frame)", "passive (all)", "kernel: lbp_histogram",
+                "pipeline: score_frame", "pipeline: tracked frames"]
+    promised += [f"  passive: {n}{part}" for n in nets for part in ("", ".crop")]
+    names = list(st) + list(res["not_measured"])
+    for row in promised:
+        assert any(n.startswith(row) for n in names), row
+    for n in nets:
+        assert 0 < st[f"  passive: {n}"]["median"] < st["passive (all)"]["median"], n
+    assert st["pipeline: tracked frames"]["n"] >= 1
     p = run("bench", "--frames", 2)  # synthetic frame, text table
     assert p.returncode == 0, p.stderr
     assert "median ms" in p.stdout and "synthetic" in p.stdout
+    table = [ln for ln in p.stdout.splitlines()]
+    for row in promised:
+        assert any(ln.startswith(row) for ln in table), row
+    tracked = [ln for ln in table if ln.startswith("pipeline: tracked frames")][0]
+    assert "n/a" in tracked and "no face to track" in tracked
+
+
+# -- eval: bad rows, the report folder, recompute, dev/eval, several systems ----------------------
+def test_eval_skips_unlabeled_rows_and_fails_on_unreadable_files_but_keeps_the_report(
+        data_dir, tmp_path):
+    live = data_dir / "nuaa" / "live" / "0001" / "0001_00_00_01_0.jpg"
+    spoof = data_dir / "nuaa" / "spoof" / "0001" / "0001_00_00_01_0.jpg"
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8 not a jpeg")
+    m = tmp_path / "m.csv"
+    rows = ["path,label,attack_type,source", f"{live},live,,s", f"{live},unlabeled,,s",
+            f"{spoof},spoof,print,s", f"{broken},spoof,print,s"]
+    m.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "rep"
+    p = run("eval", m, "--out", out, "--workers", 1, "--quiet")
+    lines = one_error_line(p)
+    assert p.returncode == 1
+    assert any("1 unlabeled row(s) skipped" in ln for ln in lines)
+    assert "1 listed sample(s) could not be read" in lines[-1] and "--keep-going" in lines[-1]
+    # ... and nothing is lost: the whole report is there, the bad file in the error column
+    doc = json.loads((out / "metrics.json").read_text())
+    assert doc["metrics"]["n"] == 2 and doc["metrics"]["n_unreadable"] == 1
+    assert doc["meta"]["unlabeled_skipped"] == 1
+    with open(out / "scores.csv", newline="") as fh:
+        got = list(csv.DictReader(fh))
+    assert len(got) == 3 and "cannot decode" in got[2]["error"] and got[0]["score"] != ""
+    assert "| overall |" in p.stdout
+    # a listed file that does not exist: refused before scoring, unless --keep-going
+    m.write_text("\n".join(rows + [f"{tmp_path / 'gone.jpg'},live,,s"]) + "\n")
+    lines = one_error_line(run("eval", m, "--out", tmp_path / "rep2", "--workers", 1))
+    assert len(lines) == 1 and "1 of 4 listed file(s) do not exist" in lines[0]
+    assert "--keep-going" in lines[0] and not (tmp_path / "rep2" / "scores.csv").exists()
+    p = run("eval", m, "--out", tmp_path / "rep3", "--workers", 1, "--keep-going", "--json",
+            "--quiet")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["metrics"]["n_unreadable"] == 2
+
+
+def test_eval_checks_the_report_folder_before_scoring(data_dir, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    p = run("eval", data_dir / "manifest.csv", "--out", blocker / "report", "--limit", 50)
+    lines = one_error_line(p)
+    assert len(lines) == 1 and lines[0].startswith("fastlive: error: --out:")
+    assert "sample" not in p.stderr  # no progress bar: nothing was scored
+    p = run("eval", data_dir / "manifest.csv", "--out", blocker, "--limit", 50)
+    assert "--out:" in one_error_line(p)[0] and "not a folder" in p.stderr
+
+
+def score_file(path, seed, n=60, shift=0.0, threshold=None):
+    """A scores.csv as 'fastlive eval' writes it (two sources, two attack types)."""
+    from fastlive.evaluate.report import write_scores_csv
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for k in range(n):
+        live = k % 3 != 0
+        s = float(np.clip(rng.normal((0.65 if live else 0.35) + shift, 0.15), 0, 1))
+        rows.append({"path": f"x/{k}.jpg", "label": "live" if live else "spoof",
+                     "attack_type": "" if live else ("print" if k % 2 else "replay"),
+                     "source": "a" if k < n // 2 else "b", "media": "image", "score": s,
+                     "error": ""})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_scores_csv(path, rows)
+    if threshold is not None:
+        (path.parent / "metrics.json").write_text(json.dumps(
+            {"metrics": {"threshold": threshold, "threshold_source": "given (--threshold)"}}))
+    return rows
+
+
+def test_eval_recomputes_from_an_earlier_scores_csv(tmp_path):
+    rows = score_file(tmp_path / "run1" / "scores.csv", 1, threshold=0.41)
+    p = run("eval", tmp_path / "run1" / "scores.csv", "--out", tmp_path / "again", "--json")
+    assert p.returncode == 0, p.stderr
+    m = json.loads(p.stdout)["metrics"]
+    assert m["threshold"] == 0.41 and "recorded with the scores" in m["threshold_source"]
+    ind = independent_metrics([dict(r, score=repr(r["score"])) for r in rows], 0.41)
+    assert m["bpcer"] == pytest.approx(ind["bpcer"], abs=1e-12)
+    assert m["apcer"] == pytest.approx(ind["apcer"], abs=1e-12)
+    assert m["auc"] == pytest.approx(ind["auc"], abs=1e-12)
+    for f in ("scores.csv", "metrics.json", "report.md", "index.html", "det.png", "roc.png"):
+        assert (tmp_path / "again" / f).is_file(), f
+    p = run("eval", tmp_path / "run1" / "scores.csv", "--out", tmp_path / "t", "--threshold",
+            0.6, "--source", "b")
+    assert p.returncode == 0, p.stderr
+    assert "scores read (not rescored)" in p.stdout
+    doc = json.loads((tmp_path / "t" / "metrics.json").read_text())
+    assert doc["metrics"]["threshold"] == 0.6 and list(doc["metrics"]["per_source"]) == ["b"]
+    lines = one_error_line(run("eval", tmp_path / "run1" / "scores.csv", "--out", tmp_path / "u",
+                               "--operating-point", "secure"))
+    assert "--operating-point: applies when scoring" in lines[-1]
+
+
+def test_eval_dev_eval_protocol(tmp_path):
+    from fastlive.evaluate import threshold_at
+
+    dev = score_file(tmp_path / "dev" / "scores.csv", 2)
+    ev = score_file(tmp_path / "eval" / "scores.csv", 3, shift=-0.08)
+    for crit in ("eer", "apcer=5%"):
+        p = run("eval", tmp_path / "eval" / "scores.csv", "--dev", tmp_path / "dev" / "scores.csv",
+                "--criterion", crit, "--out", tmp_path / f"rep-{crit}", "--json")
+        assert p.returncode == 0, p.stderr
+        doc = json.loads(p.stdout)
+        t = threshold_at([r["score"] for r in dev], [r["label"] == "live" for r in dev],
+                         [r["attack_type"] for r in dev], crit)
+        assert doc["dev"]["threshold"] == doc["metrics"]["threshold"] == t
+        s = np.array([r["score"] for r in ev])
+        lab = np.array([r["label"] == "live" for r in ev])
+        hter = (np.mean(s[~lab] >= t) + np.mean(s[lab] < t)) / 2
+        assert doc["metrics"]["hter"] == pytest.approx(hter, abs=1e-12)
+        assert "development set" in doc["metrics"]["threshold_source"]
+    assert (tmp_path / "rep-eer" / "dev-scores.csv").is_file()
+    md = (tmp_path / "rep-eer" / "report.md").read_text()
+    assert "## Development set" in md and "## Evaluation set" in md
+    lines = one_error_line(run("eval", tmp_path / "eval" / "scores.csv", "--dev",
+                               tmp_path / "dev" / "scores.csv", "--threshold", 0.5))
+    assert "--threshold: not with --dev" in lines[-1]
+
+
+def test_eval_compares_several_systems_in_one_report(tmp_path, data_dir):
+    a = tmp_path / "fastlive-0.14" / "scores.csv"
+    b = tmp_path / "baseline" / "scores.csv"
+    score_file(a, 4, threshold=0.5)
+    score_file(b, 5, shift=-0.1, threshold=0.45)
+    out = tmp_path / "cmp"
+    p = run("eval", a, b, "--name", "fastlive 0.14 (texture + CNN)", "--name", "baseline",
+            "--out", out)
+    assert p.returncode == 0, p.stderr
+    doc = json.loads((out / "metrics.json").read_text())
+    assert [s["name"] for s in doc["systems"]] == ["fastlive 0.14 (texture + CNN)", "baseline"]
+    assert [s["metrics"]["threshold"] for s in doc["systems"]] == [0.5, 0.45]
+    for f in ("det.png", "roc.png"):
+        img = cv2.imread(str(out / f))
+        assert img is not None and img.shape[1] > 400
+    assert "| fastlive 0.14 (texture + CNN) |" in p.stdout and "| baseline |" in p.stdout
+    p = run("eval", a, b, "--out", tmp_path / "cmp2")  # names from the folders
+    assert p.returncode == 0, p.stderr
+    names = [s["name"] for s in json.loads((tmp_path / "cmp2" / "metrics.json").read_text())[
+        "systems"]]
+    assert names == ["fastlive-0.14", "baseline"]
+    lines = one_error_line(run("eval", a, data_dir / "manifest.csv", "--out", tmp_path / "x"))
+    assert "is not a scores.csv; several DATA are compared as systems" in lines[-1]
+
+
+def test_eval_without_matplotlib_still_writes_scores_and_metrics(tmp_path):
+    score_file(tmp_path / "run" / "scores.csv", 6, threshold=0.5)
+    code = ("import sys; sys.modules['matplotlib'] = None; from fastlive.cli import main; "
+            "sys.exit(main(sys.argv[1:]))")
+    e = dict(os.environ)
+    e.pop("DISPLAY", None)
+    p = subprocess.run([sys.executable, "-c", code, "eval", str(tmp_path / "run" / "scores.csv"),
+                        "--out", str(tmp_path / "rep")], capture_output=True, text=True,
+                       timeout=120, env=e)
+    assert p.returncode == 0, p.stderr
+    assert 'pip install "fastlive[plot]"' in p.stderr
+    assert (tmp_path / "rep" / "metrics.json").is_file()
+    assert (tmp_path / "rep" / "scores.csv").is_file()
+    assert not (tmp_path / "rep" / "det.png").exists()
+
+
+def test_window_fits_the_screen():
+    from fastlive.cli.webcam import window_fit
+
+    assert window_fit((1920, 1080)) == (1728, 918)
+    assert window_fit(None) == (1280, 720)

@@ -8,7 +8,6 @@ import pytest
 
 from fastlive import registry
 from fastlive.detect import FaceDetector, _unrotate_points, haar_available
-from fastlive.passive import DEFAULT_TEXTURE_SPEC, prepare
 
 LIVE = "nuaa/live/0001/0001_00_00_01_0.jpg"
 
@@ -52,8 +51,9 @@ def test_detect_in_crop(det, frame):
     x, y, w, h = (int(v) for v in det.detect(frame)[0].box)
     crop = frame[max(0, y - 10):y + h + 10, max(0, x - 10):x + w + 10]
     f = det.detect_in_crop(crop)
-    assert f.detector in ("yunet", "whole")
-    blank = det.detect_in_crop(np.full((100, 80, 3), 200, np.uint8))
+    assert f.detector == "yunet" and f.keypoints is not None
+    assert det.detect_in_crop(np.full((100, 80, 3), 200, np.uint8)) is None  # no face in it
+    blank = det.detect_in_crop(np.full((100, 80, 3), 200, np.uint8), assume_face=True)
     assert blank.detector == "whole" and blank.box == (0.0, 0.0, 80.0, 100.0)
 
 
@@ -76,11 +76,20 @@ def test_detect_in_crop_turns_a_sideways_face_upright(det, data_dir, path):
     assert det.detect(img) == []
     f = det.detect_in_crop(img)
     assert f.detector == "yunet" and f.keypoints is not None
-    crop, _ = prepare(img, f, DEFAULT_TEXTURE_SPEC, tensor=False)
+    crop = _aligned(img, f)
     plain = FaceDetector(orientation_check=False)  # raw YuNet scores of each turn
     scores = [(r[0].score if (r := plain.detect(np.ascontiguousarray(np.rot90(crop, k)),
                                                 pad=0.25)) else 0.0) for k in range(4)]
     assert scores[0] > max(scores[1:]), scores
+
+
+def _aligned(img, face) -> np.ndarray:
+    """The face brought upright by its 5 keypoints (fastlive.align), 160 px with context."""
+    from fastlive import align
+
+    m = align.keypoint_transform(face.keypoints.astype(np.float64), 160, 1.25)
+    return cv2.warpAffine(img, m, (160, 160), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE)
 
 
 def _roll(face) -> float:
@@ -103,7 +112,7 @@ def test_orientation_check_turns_a_false_upright_face(data_dir, path):
     f = checker.detect(img)[0]
     assert f.score > plain.score + 0.05 and 60 < abs(_roll(f)) < 120
     assert checker.detect_in_crop(img).keypoints.tolist() == f.keypoints.tolist()
-    crop, _ = prepare(img, f, DEFAULT_TEXTURE_SPEC, tensor=False)
+    crop = _aligned(img, f)
     plain_det = FaceDetector(orientation_check=False)  # raw YuNet scores of each turn
     scores = [(r[0].score if (r := plain_det.detect(np.ascontiguousarray(np.rot90(crop, k)),
                                                     pad=0.25)) else 0.0) for k in range(4)]

@@ -335,6 +335,11 @@ def test_update_errors():
         ({"warmup_s": 10.0}, "warmup_s: must be in"),
         ({"warmup_samples": 0}, "warmup_samples: must be in"),
         ({"max_events": 0}, "max_events: must be in"),
+        ({"depth_ratio": 0.0}, "depth_ratio: must be in"),
+        ({"depth_ratio": 1.5}, "depth_ratio: must be in"),
+        ({"noise_factor": -1.0}, "noise_factor: must be in"),
+        ({"noise_factor": float("inf")}, "noise_factor: must be in"),
+        ({"level_change_s": 0.0}, "level_change_s: must be in"),
     ],
 )
 def test_constructor_validation(kwargs, match):
@@ -372,3 +377,216 @@ def test_independent_trackers_in_threads():
         th.join()
     assert results == serial
     assert [len(r) for r in results] == [1, 2, 3, 4]
+
+
+# ------------------------------------------------- plausible blinks (issue 21: real webcams)
+def test_shallow_dips_are_not_blinks():
+    """A dip to 0.75 x baseline (a turning head, a jittered photo) closes below close_ratio
+    but is no clear closure: not counted, so every blink counted is liveness evidence; a dip
+    to 0.6 x is."""
+    t, e = trace(30, 6.0, [(2.0, 0.25), (4.0, 0.25)], closed_ear=OPEN * 0.6)
+    e[(t >= 2.0) & (t < 2.25)] = np.maximum(e[(t >= 2.0) & (t < 2.25)], OPEN * 0.75)
+    tr = BlinkTracker(close_ratio=0.78, open_ratio=0.82)
+    run(tr, t, e)
+    assert tr.blink_count == 1 and tr.events[0].start_s > 3.9
+    assert tr.events[0].min_ear <= 0.7 * tr.baseline
+    loose = BlinkTracker(close_ratio=0.78, open_ratio=0.82, depth_ratio=0.8)
+    run(loose, t, e)
+    assert loose.blink_count == 2
+
+
+@pytest.mark.parametrize("fps", [30, 60])
+def test_a_one_frame_dip_is_not_a_blink(fps):
+    """With the pipeline's parameters (fastlive.Config), one frame down to 0.1 at 30 fps
+    (~33-45 ms) is shorter than any blink; two frames at 30 fps (a fast blink) count."""
+    from fastlive.config import Config
+
+    params = Config().blink_params()
+    assert params["min_duration_s"] >= 0.06
+    t = np.arange(0.0, 5.0, 1.0 / fps)
+    e = np.full_like(t, OPEN)
+    e[int(2.0 * fps)] = CLOSED
+    tr = BlinkTracker(**params)
+    run(tr, t, e)
+    assert tr.blink_count == 0
+    k = int(3.0 * fps)
+    e[k:k + max(2, round(0.067 * fps))] = CLOSED
+    tr = BlinkTracker(**params)
+    run(tr, t, e)
+    assert tr.blink_count == 1 and tr.events[0].duration_s >= 0.06
+
+
+def test_noisy_ear_needs_a_deeper_dip():
+    """Dips to 0.19 (0.6 x the open level) are blinks on a steady EAR; on an EAR jittering by
+    +-0.02 from frame to frame (a blurred screen replay: noise 0.04) they are within 2.5 noise
+    units of the baseline and not counted, while a full closure still is."""
+    t, e = trace(30, 12.0, [(3.0, 0.25), (6.0, 0.25)], closed_ear=0.19)
+    _, deep = trace(30, 12.0, [(9.0, 0.25)], closed_ear=0.03)
+    e = np.minimum(e, deep)
+    steady = BlinkTracker(close_ratio=0.78, open_ratio=0.82, noise_factor=2.5)
+    run(steady, t, e)
+    assert steady.blink_count == 3 and steady.noise == pytest.approx(0.0, abs=1e-3)
+    jitter = e + np.where(np.arange(t.size) % 2, 0.02, -0.02)
+    noisy = BlinkTracker(close_ratio=0.78, open_ratio=0.82, noise_factor=2.5)
+    run(noisy, t, jitter)
+    assert noisy.noise == pytest.approx(0.04, abs=1e-3)
+    assert noisy.close_threshold < 0.78 * noisy.baseline
+    assert noisy.blink_count == 1 and 8.9 < noisy.events[0].start_s < 9.2
+    plain = BlinkTracker(close_ratio=0.78, open_ratio=0.82, noise_factor=0.0)
+    run(plain, t, jitter)
+    assert plain.blink_count == 3
+
+
+def test_noise_around_the_reopening_does_not_split_a_blink():
+    """EAR jittering across the end threshold on the way up (0.30 -> 0.08 -> 0.265 -> 0.2 ->
+    0.30) is one blink, not two; two blinks with a clear reopening between them are two."""
+    t = np.arange(0.0, 6.0, 1.0 / 30)
+    e = np.full_like(t, OPEN) + np.where(np.arange(t.size) % 2, 0.01, -0.01)
+    k = 90
+    e[k:k + 10] = [0.2, 0.1, 0.08, 0.1, 0.265, 0.22, 0.2, 0.26, 0.27, 0.3]
+    tr = BlinkTracker(close_ratio=0.78, open_ratio=0.82)
+    run(tr, t, e)
+    assert 0.265 > tr.close_threshold + 0.04 * tr.baseline  # it did reopen, briefly
+    assert tr.blink_count == 1 and tr.events[0].end_s > t[k + 6]
+    e[k:k + 10] = [0.2, 0.1, 0.08, 0.1, 0.3, 0.1, 0.08, 0.2, 0.28, 0.3]  # double blink
+    tr = BlinkTracker(close_ratio=0.78, open_ratio=0.82)
+    run(tr, t, e)
+    assert tr.blink_count == 2
+
+
+def test_new_open_level_is_learned_after_level_change_s():
+    """The open EAR drops for good at 3 s (the head tilted): the tracker restarts on the new
+    level after level_change_s (2 s), so a blink at 5.6 s counts; it used to wait a whole
+    baseline window (4 s) and miss it."""
+    level = lambda t: np.where(t < 3.0, 0.30, 0.20)  # noqa: E731
+    t, e = trace(30, 8.0, [(5.6, 0.2)], closed_ear=0.05, drift=level)
+    tr = BlinkTracker()
+    run(tr, t, e)
+    assert tr.blink_count == 1 and tr.events[0].start_s > 5.5
+    assert tr.baseline == pytest.approx(0.20)
+    slow = BlinkTracker(level_change_s=4.0)
+    run(slow, t, e)
+    assert slow.blink_count == 0
+
+
+# ------------------------------------------- the eye network's training data (training/eye.py)
+@pytest.fixture(scope="module")
+def eyes_small(data_dir):
+    from training import eye
+
+    return eye.collect(data_dir, cache=False, verbose=False, limit=4)
+
+
+def test_training_crops_are_the_runtime_crops(eyes_small, data_dir):
+    """A stored eye region (the frame's own pixels around the eye) gives, through make_batch,
+    the very input EyeNet makes from the frame for the same eye crop: training and run time
+    share one preprocessing. The label is the teacher's answer mapped into that crop."""
+    import cv2
+
+    from fastlive.detect import FaceDetector
+    from fastlive.landmarks import (
+        EYE_NET_INPUT,
+        EyeLandmarker,
+        EyeROI,
+        eye_net_tensor,
+        eye_transform,
+        rois_from_keypoints,
+    )
+    from training import eye
+
+    e = eyes_small
+    i = int(np.flatnonzero(e.positive & (e.eye_px < eye.PATCH_EYE_PX_MAX))[0])
+    mirror = bool(e.mirror[i])
+    frame = cv2.imread(str(data_dir / e.path[i]))
+    x, y, p = eye.make_batch(e, np.array([i]), np.random.default_rng(0), train=False)
+    assert p[0] == 1.0 and np.isfinite(y).all()
+    # the eye crop as collect() made it: the detector's eye, re-centred on the teacher's eye
+    face = FaceDetector().detect(frame)[0]
+    roi = rois_from_keypoints(face.keypoints)[int(mirror)]
+    r1 = EyeLandmarker().run(frame, roi, mirror=mirror)
+    c = (r1.contour[0] + r1.contour[8]) / 2
+    frame_roi = EyeROI(float(c[0]), float(c[1]), roi.width, roi.angle)
+    origin = np.floor([frame_roi.cx - eye.PATCH_X * roi.width,
+                       frame_roi.cy - eye.PATCH_Y * roi.width])
+    np.testing.assert_allclose(e.roi[i, :2], c - origin, atol=1e-6)
+    h, w = EYE_NET_INPUT["size"]
+    m = eye_transform(frame_roi, mirror, (h, w), EYE_NET_INPUT["eye_px"])
+    np.testing.assert_allclose(x[0], eye_net_tensor(frame, m)[0], atol=1e-4)
+    # the label: the mean of the teacher's two answers, close to its first, in crop pixels
+    pts = np.vstack([r1.contour, r1.iris[None]]) @ m[:, :2].T + m[:, 2]
+    got = y[0] * EYE_NET_INPUT["eye_px"] + [(w - 1) / 2, (h - 1) / 2]
+    assert np.abs(got - pts).max() < 3.0
+
+
+def test_augmented_labels_follow_the_image():
+    """Every augmentation (glasses, blur, a smaller face, exposure, noise, JPEG) and the crop
+    jitter move the label with the image: a dark spot drawn at a labelled point is at that
+    label's position in the network's crop."""
+    import cv2
+
+    from fastlive.landmarks import EYE_NET_INPUT, EyeROI, eye_net_tensor, eye_transform
+    from training import eye
+
+    h, w = EYE_NET_INPUT["size"]
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        reg = np.full((130, 160, 3), 200, np.uint8)
+        roi = EyeROI(80.0 + rng.uniform(-3, 3), 64.0 + rng.uniform(-3, 3), 36.0,
+                     rng.uniform(-0.2, 0.2))
+        spot = np.array([roi.cx + rng.uniform(-10, 10), roi.cy + rng.uniform(-5, 5)])
+        cv2.circle(reg, (int(round(spot[0] * 16)), int(round(spot[1] * 16))), 6 * 16, (0, 0, 0),
+                   -1, cv2.LINE_AA, 4)
+        pts = np.tile(spot.astype(np.float32), (17, 1))
+        crop = eye.jitter(roi, rng)
+        out, crop2, pts2 = eye.augment(reg, roi, crop, pts, rng)
+        m = eye_transform(crop2, False, (h, w), EYE_NET_INPUT["eye_px"])
+        x = eye_net_tensor(out, m)[0].mean(axis=0)
+        want = pts2[0] @ m[:, :2].T + m[:, 2]
+        yy, xx = np.unravel_index(np.argmin(cv2.GaussianBlur(x, (5, 5), 0)), x.shape)
+        assert np.hypot(xx - want[0], yy - want[1]) < 2.0, seed
+
+
+def test_folds_hold_out_disjoint_zju_halves_and_the_videos():
+    from training import eye
+
+    def row(source, subject="s", path="p"):
+        return {"source": source, "subject_id": subject, "path": path}
+
+    for k in range(1, 11):
+        r = row("zju_eyeblink", f"zju-{k:02d}")
+        assert eye.held_out(r, "A") != eye.held_out(r, "B")
+    for fold in ("A", "B"):
+        assert eye.held_out(row("wolfhuo"), fold) and eye.held_out(row("tranvanluyt"), fold)
+    assert eye.held_out(row("spp77", path="webcam/spp77/live/1.jpg"), "A")
+    assert not eye.held_out(row("spp77", path="webcam/spp77/live/1.jpg"), "B")
+    assert eye.held_out(row("nuaa"), "B") and not eye.held_out(row("nuaa"), "A")
+
+
+def test_train_and_export_smoke(eyes_small, tmp_path):
+    """Two tiny epochs on a handful of faces: the exported file loads in EyeNet and gives one
+    result per eye (a smoke test of the pipeline, not of accuracy)."""
+    pytest.importorskip("torch")
+    import cv2
+
+    from fastlive.landmarks import EYE_NET_INPUT, EyeNet, EyeROI
+    from training import eye
+
+    net = eye.train(eyes_small, epochs=2, epoch_size=256, verbose=False)
+    path = tmp_path / "eye.onnx"
+    assert eye.export(net, path) < 1e-3
+    entry = eye.manifest_entry(path, eyes_small, epochs=2, seed=0, diff=0.0)
+    assert entry["name"] == "eye" and entry["input"]["size"] == EYE_NET_INPUT["size"]
+    assert len(entry["sha256"]) == 64 and entry["file"] == "eye.onnx"
+    lm = EyeNet(path, input_spec=entry["input"])
+    frame = np.full((120, 160, 3), 127, np.uint8)
+    cv2.ellipse(frame, (80, 60), (20, 8), 0, 0, 360, (30, 30, 30), -1)
+    res = lm.run_eyes(frame, [EyeROI(80, 60, 40, 0), EyeROI(80, 60, 40, 0)], [False, True])
+    assert len(res) == 2 and all(r.contour.shape == (16, 2) for r in res)
+    p = eye.write_manifest_entry(tmp_path, entry)
+    import json
+
+    man = json.loads(p.read_text())
+    assert [m["name"] for m in man["models"]] == ["eye"]
+    eye.write_manifest_entry(tmp_path, {**entry, "sha256": "0" * 64})
+    man = json.loads(p.read_text())
+    assert len(man["models"]) == 1 and man["models"][0]["sha256"] == "0" * 64

@@ -10,6 +10,7 @@ bad frames in the middle of a scoring stream.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import shutil
 import threading
@@ -347,7 +348,7 @@ def test_onnxruntime_failure_at_run_time_is_not_swallowed(tmp_path, nuaa_live):
     from fastlive.detect import FaceDetector
     from fastlive.passive import PassiveScorer
 
-    scorer = PassiveScorer(run_cnn=True)  # the shipped fusion does not need the CNN
+    scorer = PassiveScorer()
     frame = cv2.imread(str(nuaa_live[0]))
     faces = FaceDetector().detect(frame)
     assert faces
@@ -362,9 +363,14 @@ def test_onnxruntime_failure_at_run_time_is_not_swallowed(tmp_path, nuaa_live):
         def __getattr__(self, name):
             return getattr(self.real, name)
 
-    scorer._sess = Broken(scorer._sess)
-    with pytest.raises(RuntimeError, match="simulated session failure"):
-        scorer.score(frame, faces)
+    nets = list(scorer.nets)
+    for j, net in enumerate(nets):  # each network's failure reaches the caller
+        scorer.nets = [*nets[:j], dataclasses.replace(net, session=Broken(net.session)),
+                       *nets[j + 1:]]
+        with pytest.raises(RuntimeError, match="simulated session failure"):
+            scorer.score(frame, faces)
+    scorer.nets = nets
+    assert scorer.score(frame, faces)[0].cues.keys() == set(scorer.cue_names)
 
 
 # -- API level: bad frames in a stream, models missing, session errors -----------------------------
@@ -440,25 +446,19 @@ def test_no_passive_model_never_yields_live(api, monkeypatch, nuaa_live):
 
 def test_session_error_mid_stream_is_clear_and_never_live(api, nuaa_live):
     det = api.LivenessDetector()
-    scorer = getattr(det, "scorer", None) or getattr(det, "_scorer", None) or getattr(
-        det, "passive", None)
-    if scorer is None or not hasattr(scorer, "_sess"):
-        pytest.fail("LivenessDetector exposes no PassiveScorer (.scorer / ._scorer / .passive); "
-                    "cannot inject a session fault")
+    scorer = det.passive
+    assert scorer is not None and scorer.nets
 
     class Broken:
         def run(self, *a, **k):
             raise RuntimeError("onnxruntime: simulated session failure")
 
-        def get_inputs(self):
-            return scorer._sess.get_inputs()
-
-    real = scorer._sess
+    real = scorer.nets
     session = det.new_session()
     frames = [cv2.imread(str(p)) for p in nuaa_live[:6]]
     for f in frames[:3]:
         det.score_frame(f, session=session)
-    scorer._sess = Broken()
+    scorer.nets = [dataclasses.replace(n, session=Broken()) for n in real]
     try:
         for f in frames[3:]:
             try:
@@ -468,4 +468,4 @@ def test_session_error_mid_stream_is_clear_and_never_live(api, nuaa_live):
                 continue
             assert all(x.decision != LIVE for x in res.faces)
     finally:
-        scorer._sess = real
+        scorer.nets = real

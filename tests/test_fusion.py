@@ -11,6 +11,7 @@ from fastlive import results as R
 from fastlive.config import Config
 
 CFG = Config()
+BLINK = Config(require_blink=True)
 THR = 0.6
 
 
@@ -39,13 +40,19 @@ def test_stream_waits_for_enough_frames():
                          blink=1.0).decision == R.LIVE
 
 
-def test_stream_needs_a_blink_and_a_live_feed():
-    d = fusion.decide(0.99, THR, cfg=CFG, stream=True, n_scores=10, blink=0.0, motion=1.0)
-    assert d.decision == R.UNCERTAIN and d.reason == R.NO_BLINK
-    assert fusion.decide(0.99, THR, cfg=CFG, stream=True, n_scores=10,
-                         blink=None).reason == R.NO_BLINK  # no eye model: fail closed
+def test_stream_needs_a_live_feed_and_with_require_blink_a_blink():
+    # without require_blink: the passive decision over the window, on a live feed
     assert fusion.decide(0.99, THR, cfg=CFG.replace(require_blink=False), stream=True,
                          n_scores=10).decision == R.LIVE
+    assert CFG.require_blink  # the default
+    d = fusion.decide(0.99, THR, cfg=BLINK, stream=True, n_scores=10, blink=0.0, motion=1.0)
+    assert d.decision == R.UNCERTAIN and d.reason == R.NO_BLINK
+    d = fusion.decide(0.99, THR, cfg=BLINK, stream=True, n_scores=10, blink=0.0, blinks=2)
+    assert d.decision == R.UNCERTAIN and d.reason == R.NO_RECENT_BLINK
+    assert fusion.decide(0.99, THR, cfg=BLINK, stream=True, n_scores=10,
+                         blink=None).reason == R.NO_BLINK  # no eye model: fail closed
+    assert fusion.decide(0.99, THR, cfg=BLINK, stream=True, n_scores=10,
+                         blink=1.0).decision == R.LIVE
     for replay in (R.FROZEN, R.LOOPED):
         d = fusion.decide(0.99, THR, cfg=CFG, stream=True, n_scores=10, blink=1.0,
                           replay=replay)
@@ -60,9 +67,9 @@ def test_blink_and_motion_never_lift_an_unsupported_score(passive):
     assert d.score == passive and d.lift == 0.0 and d.decision == R.SPOOF
 
 
-def test_static_photo_is_never_live_in_a_stream():
+def test_static_photo_is_never_live_in_a_stream_that_requires_a_blink():
     for p in (0.2, THR - 0.05, 0.9):
-        d = fusion.decide(p, THR, cfg=CFG, stream=True, n_scores=100, blink=0.0, motion=0.0)
+        d = fusion.decide(p, THR, cfg=BLINK, stream=True, n_scores=100, blink=0.0, motion=0.0)
         assert d.score == p  # no lift without cues
         assert d.decision == (R.UNCERTAIN if p >= THR else R.SPOOF)
         single = fusion.decide(p, THR, cfg=CFG, stream=False)

@@ -84,3 +84,20 @@ def test_status_reports_every_model(models_dir, monkeypatch):
     rows = {r["name"]: r for r in registry.status()}
     assert {"yunet", "face_mesh", "iris"} <= set(rows)
     assert all(rows[n]["ok"] for n in ("yunet", "face_mesh", "iris"))
+
+
+@pytest.mark.parametrize("value, on", [("1", True), ("true", True), (" Yes ", True), ("on", True),
+                                       ("0", False), ("", False), ("no", False)])
+def test_strict_reads_the_environment(monkeypatch, value, on):
+    monkeypatch.setenv("FASTLIVE_STRICT", value)
+    assert registry.strict() is on
+
+
+def test_strict_error_says_what_and_how(isolated):
+    with pytest.raises(registry.ModelNotFoundError) as ei:
+        registry.resolve("iris")
+    err = registry.strict_error("eye landmark model", ei.value)
+    assert isinstance(err, registry.ModelNotFoundError)
+    msg = str(err)
+    assert msg.startswith("eye landmark model unavailable and strict mode is on")
+    assert "FASTLIVE_STRICT=1" in msg and "fastlive models install" in msg

@@ -24,7 +24,7 @@ import pytest
 
 cv2 = pytest.importorskip("cv2")
 
-from fastlive.blinks import read_video  # noqa: E402
+from fastlive.evaluate.blinks_zju import read_video  # noqa: E402
 
 SOAK_FRAMES = int(os.environ.get("FASTLIVE_SOAK_FRAMES", "2000"))
 WARMUP_FRAMES = 300

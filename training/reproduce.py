@@ -1,482 +1,390 @@
-"""Rebuild fastlive's passive models and the cross-source table from ``../shared/data``.
+"""Rebuild fastlive's passive models and their protocol tables from ``../shared`` alone.
 
-    nice python -m training.reproduce            # LOSO protocol + final models -> models/
-    python -m training.reproduce --no-loso       # final models only
-    python -m training.reproduce --out DIR       # write somewhere else
+    nice python -m training.reproduce               # -> models/ (times: training/README.md)
+    python -m training.reproduce --out /tmp/m       # elsewhere
+    python -m training.reproduce --no-clips         # skip the stream evaluation
 
-Seeded; single-threaded torch (about 16-25 min on 2 busy CPU cores). Steps:
+Steps (seeded; torch single-threaded, two worker processes):
 
-1. preprocess every image with fastlive.passive.prepare (cached in training/cache/): a 64 px
-   crop for the CNN and a 160 px crop (same alignment, 1.25x the context) for the texture
-   classifier, and the texture crops of every image once more with sensor noise added to the
-   whole image (texture.FRAME_NOISE: the texture classifier's frame-noise copies); with
-   ``--jitter`` (not shipped) twice more with the face moved by 2 crop pixels (texture.JITTER:
-   alignment-jitter copies, which act as two more copies of the real crops: round 10); with
-   ``--resolution-bank`` (not shipped) three times more per bank anchor (texture.BANK_FACES:
-   the image brought to a face of that side, clean, JPEG-compressed and noisy);
-2. cross-source protocol: for each source S (NUAA and each self-recorded group; the ZJU Eyeblink
-   live frames are extra training data only), train the CNN and the texture classifier on all
-   other sources and keep their out-of-source (OOF) logits for S. Then, nested: the fusion,
-   calibration and thresholds used for S are fitted on the OOF logits of the other sources only
-   (stacking), and S is scored with them (S is used for nothing but scoring in its fold);
-3. final models: CNN + texture trained on all sources; fusion, calibration and thresholds fitted
-   on the pooled OOF logits of step 2 (training/runs/oof.npz); exported to ``--out`` with
-   manifest.json (sha256 per file); the ONNX export is checked against PyTorch.
+1. every image of ``../shared/data`` (and every 30th frame of its videos): the face found by the
+   runtime detector, each pretrained MiniFASNet's input crop and logits (training.features,
+   cached in training/cache/);
+2. each network's activations after its 10x10 stage, for every crop and its mirror image
+   (training.finetune, cached);
+3. leave-one-source-out (training.protocol): for every source S, both networks fine-tuned on all
+   other sources; S's out-of-source logits kept, and for sources with clips the fold's networks
+   exported (training/runs/folds/S);
+4. fusion (logistic regression on the two networks' logits) and operating points
+   (training.calibrate), fitted on the development sources' out-of-source logits; in the tables
+   every source is decided by a fusion and thresholds fitted without it;
+5. the shipped models: both networks fine-tuned on every source, exported to ONNX (checked
+   against PyTorch), the fusion and thresholds of step 4, ``manifest.json`` with sha256; the
+   eye network (training.eye.build; ``--no-eye`` keeps the one in ``--out``);
+6. the tables (frames: per source, development / set-aside / webcam summaries, pooled, the
+   pretrained MiniFASNet pair as baseline; clips: training.clips with each fold's models),
+   printed and written to training/runs/protocol.md and protocol.json.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import hashlib
 import json
 import math
-import re
+import os
+import shutil
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from fastlive import passive
-from fastlive.evaluate import pad_metrics
-from fastlive.passive import DEFAULT_SPEC, DEFAULT_TEXTURE_SPEC, InputSpec
-from training import calibrate, cnn, data, texture
+from training import calibrate, clips, data, eye, features, finetune, protocol
 
 ROOT = Path(__file__).resolve().parent.parent
-# models/manifest.json "version": 0.<round>.0 since round 8 (rounds 5-7 all shipped as 0.5.0)
-VERSION = "0.14.0"
-EPOCHS = 12
+RUNS = Path(__file__).resolve().parent / "runs"
+VERSION = "0.20.2"
+NETS = ("v2", "v1se")
+MODEL_NAMES = {"v2": "minifasnet_v2", "v1se": "minifasnet_v1se"}
+LICENSE = ("Apache-2.0 (Minivision Silent-Face-Anti-Spoofing weights, fine-tuned by fastlive); "
+           "fine-tuned on research-only data (../shared/data: NUAA, ZJU Eyeblink, public "
+           "self-recorded and webcam projects, Roboflow rs-face CC BY 4.0): see models/README.md")
 
 
-def texture_description(spec: InputSpec, dro_fits: int = texture.DRO_FITS) -> str:
-    """The manifest's one-line description of a texture model with input ``spec`` fitted
-    with ``dro_fits`` (texture.train's)."""
-    colours = " + ".join(texture.COLOUR_NAMES[c] for c in spec.lbp_colors)
-    if "hsv" in spec.lbp_colors and spec.lbp_hue_shift % 180:
-        colours += f", hue shifted by {spec.lbp_hue_shift % 180}"
-    where = "crop" if spec.lbp_scales == (1,) else "crop and " + ", ".join(
-        f"1/{k}-size copy" for k in spec.lbp_scales if k != 1)
-    gy, gx = spec.lbp_grid
-    bands = f"{gy} horizontal bands" if gx == 1 else f"{gy}x{gx} grid"
-    if spec.lbp_bands is not None:
-        kept = ", ".join(str(b + 1) for b in spec.lbp_bands)
-        bands = (f"horizontal bands {kept} of {gy}" if gx == 1
-                 else f"cells {kept} of a {gy}x{gx} grid")
-    fold = "mirror-folded; " if spec.lbp_mirror else ""
-    slacks = ("" if spec.lbp_slacks == (0,) else
-              "; once per LBP slack " + ", ".join(map(str, spec.lbp_slacks)) + ", one fit each, "
-              "summed")
-    fit = " (group DRO over the training sources)" if dro_fits > 1 else ""
-    return (f"colour ({colours}) uniform LBP histograms ({fold}{bands}; {where}{slacks}) "
-            f"+ logistic regression{fit}")
-
-
-def _set_threads() -> None:
-    import torch
-
-    torch.set_num_threads(1)
-    torch.set_num_interop_threads(1)
-
-
-def fit_base(ds: data.Dataset, dst: data.Dataset, train_m: np.ndarray, spec: InputSpec,
-             tex_spec: InputSpec, *, epochs: int, seed: int, verbose: bool = True,
-             feats: np.ndarray | None = None,
-             aug_feats: list[np.ndarray] | None = None,
-             bank_sets: dict[float, tuple[np.ndarray, list[np.ndarray]]] | None = None
-             ) -> dict[str, Any]:
-    """Train the CNN (``ds``: CNN crops) and the texture classifier (``dst``: texture crops,
-    same rows; ``feats`` / ``aug_feats``: their texture features and those of their augmented
-    copies, precomputed; ``bank_sets``: its resolution bank's training sets,
-    texture.bank_training_sets; None: no bank) on ``train_m``."""
-    tr = train_m & ds.ok
-    t0 = time.time()
-    net = cnn.train(ds.crops[tr], ds.label[tr], ds.source[tr], spec, epochs=epochs, seed=seed,
-                    verbose=verbose)
-    t1 = time.time()
-    tex = texture.train(dst.crops[tr], dst.label[tr], dst.source[tr], tex_spec, seed=seed,
-                        feats=None if feats is None else feats[tr],
-                        aug_feats=None if aug_feats is None else [a[tr] for a in aug_feats])
-    if bank_sets:
-        texture.add_bank(tex, bank_sets, tr, dst.label[tr], dst.source[tr], tex_spec)
-    if verbose:
-        print(f"  trained on {tr.sum()} crops (CNN {t1 - t0:.0f} s, texture "
-              f"{time.time() - t1:.0f} s)", flush=True)
-    return {"cnn": net, "texture": tex}
-
-
-def logits(models: dict[str, Any], ds: data.Dataset, dst: data.Dataset, mask: np.ndarray,
-           spec: InputSpec, tex_spec: InputSpec, feats: np.ndarray | None = None
-           ) -> tuple[np.ndarray, np.ndarray]:
-    """CNN and texture logits of the rows in ``mask`` (NaN where no face was acquired)."""
-    idx = np.flatnonzero(mask)
-    ok = ds.ok[idx]
-    c = np.full(len(idx), np.nan)
-    x = np.full(len(idx), np.nan)
-    sel = idx[ok]
-    c[ok] = cnn.predict_logits(models["cnn"], ds.crops[sel], spec)
-    f = texture.features(dst.crops[sel], tex_spec) if feats is None else feats[sel]
-    x[ok] = models["texture"].logits(f, dst.face_side[sel])
-    return c, x
-
-
-def fit_fusion_oof(c: np.ndarray, x: np.ndarray, labels: np.ndarray, groups: np.ndarray, *,
-                   use_cnn: bool = False
-                   ) -> tuple[dict[str, float], dict[str, float], np.ndarray]:
-    """Fusion + thresholds from out-of-source logits (rows with NaN are skipped)."""
-    ok = np.isfinite(c) & np.isfinite(x)
-    fusion = calibrate.fit_fusion(c[ok], x[ok], labels[ok], groups[ok], use_cnn=use_cnn)
-    p = calibrate.fuse(fusion, c[ok], x[ok])
-    thr = calibrate.thresholds(p, labels[ok], groups[ok])
-    return fusion, thr, p
-
-
-def _sig(z: np.ndarray) -> np.ndarray:
+def _sig(z: np.ndarray | float) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -60, 60)))
-
-
-def _r(v: Any) -> Any:
-    return None if v is None or (isinstance(v, float) and math.isnan(v)) else round(float(v), 4)
-
-
-def loso(ds: data.Dataset, dst: data.Dataset, spec: InputSpec, tex_spec: InputSpec, *,
-         epochs: int, seed: int, use_cnn: bool = False, feats: np.ndarray | None = None,
-         aug_feats: list[np.ndarray] | None = None,
-         bank_sets: dict[float, tuple[np.ndarray, list[np.ndarray]]] | None = None
-         ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """Leave one source out. Step 1: for each source S train on all other sources and keep the
-    out-of-source (OOF) logits of S. Step 2 (nested): the fusion, calibration and thresholds used
-    for S are fitted on the OOF logits of the OTHER sources only, then S is scored with them.
-    Returns the per-fold rows and the OOF logits (for the shipped fusion). ``feats`` /
-    ``aug_feats``: the texture features of ``dst``'s crops and of their augmented copies
-    (:func:`texture_training_set`; default: computed here, invariance copies only);
-    ``bank_sets``: the texture classifier's resolution bank (None: none)."""
-    # ZJU Eyeblink frames are extra live training data, not one of the protocol's sources
-    srcs = [s for s in data.source_names(ds) if s != data.ZJU]
-    if feats is None:
-        feats = texture.features(dst.crops, tex_spec)
-    if aug_feats is None:
-        aug_feats = texture.augmented_features(dst.crops, tex_spec, seed=seed)
-    c_oof = np.full(len(ds), np.nan)
-    x_oof = np.full(len(ds), np.nan)
-    for src in srcs:
-        print(f"[loso] held-out source: {src}", flush=True)
-        te = ds.source == src
-        models = fit_base(ds, dst, ~te, spec, tex_spec, epochs=epochs, seed=seed, feats=feats,
-                          aug_feats=aug_feats, bank_sets=bank_sets)
-        c_oof[te], x_oof[te] = logits(models, ds, dst, te, spec, tex_spec, feats)
-    rows = {}
-    for src in srcs:
-        te = ds.source == src
-        fit_m = np.isin(ds.source, [s for s in srcs if s != src])
-        fusion, thr, _ = fit_fusion_oof(c_oof[fit_m], x_oof[fit_m], ds.label[fit_m],
-                                        ds.source[fit_m], use_cnn=use_cnn)
-        c, x = c_oof[te], x_oof[te]
-        s = {"cnn": _sig(c), "texture": _sig(x), "passive": np.full(len(c), np.nan)}
-        ok = np.isfinite(c)
-        s["passive"][ok] = calibrate.fuse(fusion, c[ok], x[ok])
-        lab = ds.label[te]
-        res: dict[str, Any] = {"n_live": int(lab.sum()), "n_attack": int((lab == 0).sum()),
-                               "thresholds": thr, "fusion": fusion,
-                               "fusion_fitted_on": sorted(set(ds.source[fit_m].tolist()))}
-        for stage in ("cnn", "texture", "passive"):
-            m = pad_metrics(s[stage], lab, ds.attack_type[te],
-                            threshold=thr["balanced"] if stage == "passive" else 0.5)
-            res[stage] = {k: _r(m[k]) for k in ("apcer_worst", "bpcer", "acer", "eer", "auc",
-                                                "fta_rate")}
-        for op in ("convenience", "secure"):
-            m = pad_metrics(s["passive"], lab, ds.attack_type[te], threshold=thr[op])
-            res[f"passive_{op}"] = {k: _r(m[k]) for k in ("apcer_worst", "bpcer", "acer")}
-        res["scores"] = {k: [_r(v) for v in s[k]] for k in s}
-        res["labels"] = lab.tolist()
-        rows[src] = res
-        p = res["passive"]
-        print(f"[loso] {src}: APCER {p['apcer_worst']} BPCER {p['bpcer']} ACER {p['acer']} "
-              f"EER {p['eer']} AUC {p['auc']} (cnn AUC {res['cnn']['auc']}, texture AUC "
-              f"{res['texture']['auc']}); fusion {fusion}; thresholds {thr}", flush=True)
-    return rows, {"cnn": c_oof, "texture": x_oof}
-
-
-def texture_training_set(data_dir: Path | None, dst: data.Dataset, tex_spec: InputSpec, *,
-                         seed: int, jitter: bool = False) -> tuple[np.ndarray, list[np.ndarray]]:
-    """The shipped texture training set's features: the real crops', and those of one
-    invariance copy (texture.augmented_features) and one frame-noise copy
-    (texture.noise_copy_features) of each, row-aligned with ``dst``; ``jitter`` (not
-    shipped): the alignment-jitter copies too (texture.jitter_copy_features)."""
-    feats = texture.features(dst.crops, tex_spec)
-    jit = texture.jitter_copy_features(data_dir, tex_spec) if jitter else []
-    return feats, texture.training_copies(data_dir, dst.crops, tex_spec, seed=seed) + jit
-
-
-def _fmt(v: Any, pct: bool = True) -> str:
-    if v is None:
-        return "n/a"
-    return f"{100 * v:.1f}" if pct else f"{v:.3f}"
-
-
-def loso_table(rows: dict[str, Any]) -> str:
-    lines = [
-        "| held-out source | live | attack | APCER % | BPCER % | ACER % | EER % | AUC | "
-        "AUC cnn | AUC texture |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    acc: dict[str, list[float]] = {"acer": [], "eer": [], "auc": [], "apcer": [], "bpcer": [],
-                                   "auc_cnn": [], "auc_tex": []}
-    for src, r in rows.items():
-        p = r["passive"]
-        lines.append(
-            f"| {src} | {r['n_live']} | {r['n_attack']} | {_fmt(p['apcer_worst'])} | "
-            f"{_fmt(p['bpcer'])} | {_fmt(p['acer'])} | {_fmt(p['eer'])} | "
-            f"{_fmt(p['auc'], False)} | {_fmt(r['cnn']['auc'], False)} | "
-            f"{_fmt(r['texture']['auc'], False)} |")
-        if r["n_live"] and r["n_attack"]:
-            for k, v in (("acer", p["acer"]), ("eer", p["eer"]), ("auc", p["auc"]),
-                         ("apcer", p["apcer_worst"]), ("bpcer", p["bpcer"]),
-                         ("auc_cnn", r["cnn"]["auc"]), ("auc_tex", r["texture"]["auc"])):
-                if v is not None:
-                    acc[k].append(v)
-    mean = {k: (float(np.mean(v)) if v else None) for k, v in acc.items()}
-    lines.append(
-        f"| **mean** (sources with both classes) | | | {_fmt(mean['apcer'])} | "
-        f"{_fmt(mean['bpcer'])} | {_fmt(mean['acer'])} | {_fmt(mean['eer'])} | "
-        f"{_fmt(mean['auc'], False)} | {_fmt(mean['auc_cnn'], False)} | "
-        f"{_fmt(mean['auc_tex'], False)} |")
-    # pooled out-of-source scores (each scored by the fold model that never saw its source, at
-    # that fold's nested fusion and threshold): one shipped model on a mix of unseen sources
-    sc = np.concatenate([np.asarray(r["scores"]["passive"], dtype=float) for r in rows.values()])
-    lab = np.concatenate([np.asarray(r["labels"]) for r in rows.values()])
-    acc_live = np.concatenate([np.asarray(r["scores"]["passive"], dtype=float)
-                               >= r["thresholds"]["balanced"] for r in rows.values()])
-    ok = np.isfinite(sc)
-    m = pad_metrics(sc, lab)
-    apcer = float(acc_live[ok & (lab == 0)].mean())
-    bpcer = float((~acc_live[ok & (lab == 1)]).mean())
-    lines.append(f"\nPooled out-of-source scores (all folds): AUC {m['auc']:.3f}, "
-                 f"EER {100 * m['eer']:.1f} %, FTA {100 * m['fta_rate']:.1f} %; at each fold's "
-                 f"balanced threshold APCER {100 * apcer:.1f} %, BPCER {100 * bpcer:.1f} %, "
-                 f"ACER {50 * (apcer + bpcer):.1f} %.")
-    w = [(r["fusion"]["w_cnn"], r["fusion"]["w_texture"]) for r in rows.values()]
-    lines.append("Nested fusion weights (w_cnn, w_texture) per fold: "
-                 + ", ".join(f"{s} {a:.2f}/{b:.2f}" for s, (a, b) in zip(rows, w)) + ".")
-    return "\n".join(lines)
-
-
-OP_RULES = {"convenience": "BPCER <= 1 %",
-            "balanced": "worst source's APCER = worst source's BPCER",
-            "secure": "APCER <= 1 %"}
-
-
-def ops_table(rows: dict[str, Any]) -> str:
-    """The operating points out of source: every held-out source scored at its fold's
-    thresholds (fitted without it), pooled; APCER split by attack instrument (NUAA: print, the
-    self-recorded groups: screen replay)."""
-    lines = ["| operating point | rule | APCER print (NUAA held out) | APCER replay (replay "
-             "groups held out) | BPCER (all held-out live) | BPCER per held-out source |",
-             "|---|---|---:|---:|---:|---|"]
-    for op, rule in OP_RULES.items():
-        ap: dict[str, list[bool]] = {"print": [], "replay": []}
-        bp: list[bool] = []
-        per = []
-        for src, r in rows.items():
-            s = np.array([np.nan if v is None else v for v in r["scores"]["passive"]], float)
-            y = np.asarray(r["labels"])
-            ok = np.isfinite(s)
-            acc = s >= r["thresholds"][op]
-            ap["print" if src == "nuaa" else "replay"] += acc[ok & (y == 0)].tolist()
-            bp += (~acc[ok & (y == 1)]).tolist()
-            if (ok & (y == 1)).any():
-                per.append(f"{src} {100 * np.mean(~acc[ok & (y == 1)]):.0f} %")
-        lines.append(f"| `{op}` | {rule} | {100 * np.mean(ap['print']):.1f} % | "
-                     f"{100 * np.mean(ap['replay']):.1f} % | {100 * np.mean(bp):.1f} % | "
-                     f"{', '.join(per)} |")
-    return "\n".join(lines)
-
-
-def tables(rows: dict[str, Any]) -> str:
-    """The model card's cross-source block: the per-source table and the operating points."""
-    return loso_table(rows) + "\n\nOperating points out of source:\n\n" + ops_table(rows)
 
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def export(models: dict[str, Any], out: Path, spec: InputSpec, tex_spec: InputSpec,
-           ds: data.Dataset, probe_m: np.ndarray) -> None:
-    import onnxruntime as ort
-    import torch
+# -- fine-tuning in worker processes ----------------------------------------------------------
+_W: dict[str, Any] = {}
 
+
+def _worker_init(acts: dict[str, str], labels: np.ndarray, groups: np.ndarray,
+                 ok: np.ndarray) -> None:
+    _W.update(acts={k: np.load(p, mmap_mode="r") for k, p in acts.items()}, labels=labels,
+              groups=groups, ok=ok)
+
+
+def _fit(task: tuple[str, str | None, str | None]) -> tuple[str, str | None, np.ndarray]:
+    """Fine-tune ``net`` on every row outside ``source`` (None: every row); return the
+    held-out rows' logits, and export the network to ``export`` when given."""
+    net, source, export = task
+    labels, groups, ok = _W["labels"], _W["groups"], _W["ok"]
+    tr = np.flatnonzero(ok & (groups != source)) if source else np.flatnonzero(ok)
+    path = features.model_dir() / features.NET_FILES[net]
+    m = finetune.train(path, _W["acts"][net], tr, labels[tr], groups[tr])
+    te = np.flatnonzero(ok & (groups == source)) if source else np.zeros(0, np.int64)
+    out = finetune.predict(m, _W["acts"][net], te) if len(te) else np.zeros(0)
+    if export:
+        Path(export).parent.mkdir(parents=True, exist_ok=True)
+        finetune.export(m, Path(export), features.MINIFASNET[net].size)
+    return net, source, out
+
+
+# -- models on disk ---------------------------------------------------------------------------
+def write_models(out: Path, nets: dict[str, Path], weights: np.ndarray, bias: float,
+                 thresholds: dict[str, float], *, fitted_on: list[str],
+                 oof: dict[str, Any] | None = None) -> None:
+    """``out``: the networks (copied from ``nets``), passive_fusion.json and manifest.json."""
     out.mkdir(parents=True, exist_ok=True)
-    onnx_path = out / "passive_cnn.onnx"
-    cnn.export_onnx(models["cnn"], onnx_path, spec)
-    # the ONNX file must reproduce the PyTorch logits
-    probe = ds.crops[np.flatnonzero(probe_m & ds.ok)[:64]]
-    with torch.no_grad():
-        ref = models["cnn"](cnn.to_tensor(probe, spec)).numpy()
-    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    got = sess.run(None, {"input": cnn.to_tensor(probe, spec).numpy()})[0]
-    err = float(np.abs(got - ref).max())
-    if err > 1e-3:
-        raise RuntimeError(f"ONNX export differs from PyTorch by {err}")
-    print(f"  ONNX vs PyTorch max |logit diff| = {err:.2e} on {len(probe)} crops")
-    models["texture"].save(out / "passive_texture.json", tex_spec)
-    fit = models["fit"]
-    fus = {**models["fusion"], "thresholds": models["thresholds"],
-           "formula": "P(live) = sigmoid(w_cnn * logit(p_cnn) + w_texture * logit(p_texture) "
-                      "+ bias)",
-           "fitted_on": "out-of-source predictions of the leave-one-source-out models "
-                        "(stacking; every source weighs the same)",
-           "operating_points": {
-               "convenience": f"BPCER <= {calibrate.CONVENIENCE_BPCER:.0%} out of source",
-               "balanced": "the worst source's APCER = the worst source's BPCER out of "
-                           "source (the default)",
-               "secure": f"APCER <= {calibrate.SECURE_APCER:.0%} out of source"},
-           "cues": fit.get("cues", "cnn+texture"),
-           "fit_sources": fit["sources"],
-           "oof": {k: _r(fit["metrics"][k]) for k in ("auc", "eer", "apcer_worst", "bpcer",
-                                                      "acer", "n_live", "n_attack")}}
-    (out / "passive_fusion.json").write_text(json.dumps(fus, indent=1) + "\n", encoding="utf-8")
-    license_note = ("trained on research-only data (NUAA, self-recorded OpenCV liveness "
-                    "projects, ZJU Eyeblink); see models/README.md")
-    manifest = {
-        "format": 1,
-        "version": VERSION,
-        "models": [
-            {"name": passive.CNN_MODEL, "file": "passive_cnn.onnx",
-             "sha256": sha256(onnx_path), "kind": "onnx",
-             "description": "depthwise-separable CNN, output logit of P(live)",
-             "input": spec.to_dict(), "input_name": "input", "output_name": "logit",
-             "license": license_note},
-            {"name": passive.TEXTURE_MODEL, "file": "passive_texture.json",
-             "sha256": sha256(out / "passive_texture.json"), "kind": "json-logreg",
-             "description": texture_description(tex_spec),
-             "input": tex_spec.to_dict(), "license": license_note},
-            {"name": passive.FUSION_MODEL, "file": "passive_fusion.json",
-             "sha256": sha256(out / "passive_fusion.json"), "kind": "json-fusion",
-             "description": "fusion + calibration (P(live)) and operating-point thresholds",
-             "license": license_note},
-        ],
+    entries = []
+    for k in NETS:
+        name = MODEL_NAMES[k]
+        dst = out / f"{name}.onnx"
+        if Path(nets[k]).resolve() != dst.resolve():
+            shutil.copyfile(nets[k], dst)
+        spec = features.MINIFASNET[k]
+        entries.append({
+            "name": name, "file": dst.name, "sha256": sha256(dst), "kind": "onnx-minifasnet",
+            "description": f"MiniFASNet{'V2' if k == 'v2' else 'V1SE'} (Minivision), layers "
+                           f"after its 10x10 stage fine-tuned by fastlive",
+            "input": {"crop_scale": spec.scale, "size": spec.size,
+                      "crop": "face box scaled about its centre (capped to fit the frame, "
+                              "shifted inside it), cv2.resize bilinear (fastlive.minifasnet)",
+                      "layout": "NCHW float32, BGR, 0..255, no normalisation"},
+            "output": "logits (N, 3): 2-D attack, live, 3-D attack; liveness logit "
+                      "log(P(live) / P(attack))",
+            "license": LICENSE})
+    fusion = {
+        "inputs": [MODEL_NAMES[k] for k in NETS],
+        "weights": [float(w) for w in weights], "bias": float(bias),
+        "thresholds": {k: float(v) for k, v in thresholds.items()},
+        "formula": "P(live) = sigmoid(sum_i weights[i] * liveness_logit_i + bias)",
+        "fitted_on": "out-of-source logits of the development sources (leave-one-source-out; "
+                     "every source weighs the same): " + ", ".join(fitted_on),
+        "operating_points": {
+            "convenience": f"the worst whole-frame webcam source rejects at most "
+                           f"{100 * calibrate.CONVENIENCE_BPCER:g} % of its live faces",
+            "balanced": "pooled equal-error point (every source weighing the same)",
+            "secure": f"no print accepted, at most {100 * calibrate.SECURE_REPLAY_APCER:g} % "
+                      f"of replays (replay and unknown_type attacks)"},
+        **({"oof": oof} if oof else {}),
     }
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    fp = out / "passive_fusion.json"
+    fp.write_text(json.dumps(fusion, indent=1) + "\n", encoding="utf-8")
+    entries.append({"name": "passive_fusion", "file": fp.name, "sha256": sha256(fp),
+                    "kind": "json-fusion", "description": "logistic regression on the "
+                    "networks' logits: calibrated P(live), operating points",
+                    "license": LICENSE})
+    mp = out / "manifest.json"
+    # the other models' entries (the eye network, training.eye) stay as they are
+    names = {e["name"] for e in entries}
+    kept = ([m for m in json.loads(mp.read_text(encoding="utf-8")).get("models", [])
+             if m.get("name") not in names] if mp.is_file() else [])
+    manifest = {"format": 2, "version": VERSION, "models": entries + kept}
+    mp.write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
 
 
-def update_readme(readme: Path, table: str, cmd: str) -> None:
-    block = (f"<!-- loso:begin (written by training/reproduce.py) -->\nCommand: `{cmd}`\n\n"
-             f"{table}\n<!-- loso:end -->")
-    if readme.is_file():
-        text = readme.read_text(encoding="utf-8")
-        if "<!-- loso:begin" in text:
-            text = re.sub(r"<!-- loso:begin.*?<!-- loso:end -->", lambda _m: block, text,
-                          flags=re.S)
-            readme.write_text(text, encoding="utf-8")
-            return
-    print("models/README.md has no loso block; table:\n" + block)
+# -- tables -----------------------------------------------------------------------------------
+def fmt_summary(name: str, sm: dict[str, Any], pooled: dict[str, Any] | None = None) -> str:
+    p = protocol.pct
+    s = (f"| {name} | {sm['n_sources']} | {sm['auc']['mean']:.3f} | {sm['auc']['median']:.3f} "
+         f"| {sm['auc']['worst']:.3f} ({sm['auc']['worst_source']}) | {p(sm['eer']['mean'])} "
+         f"| {p(sm['acer']['mean'])} | {p(sm['acer']['median'])} | {p(sm['acer']['worst'])} "
+         f"({sm['acer']['worst_source']}) | {p(sm['bpcer']['worst'])} |")
+    if pooled is not None:
+        s += f" {pooled['auc']:.3f} |"
+    else:
+        s += " |"
+    return s
+
+
+SUMMARY_HEAD = ("| sources | n | mean AUC | median AUC | worst AUC | mean EER % | mean ACER % "
+                "(bal) | median ACER % | worst ACER % | worst BPCER % (bal) | pooled AUC |\n"
+                "|---|---|---|---|---|---|---|---|---|---|---|")
+
+
+def evaluate(score: np.ndarray, rows: protocol.Rows, sources: list[str], dev: list[str]
+             ) -> list[dict[str, Any]]:
+    """Per-source metrics, each source at operating points fitted on the other development
+    sources' scores."""
+    def rule(s: np.ndarray, y: np.ndarray, g: np.ndarray, t: np.ndarray, w: np.ndarray
+             ) -> dict[str, float]:
+        return calibrate.thresholds(s, y, g, t, w)
+
+    return [protocol.source_metrics(score, rows, s,
+                                    protocol.nested_thresholds(score, rows, s, dev, rule))
+            for s in sources]
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m training.reproduce", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", type=Path, default=None, help="data folder (default ../shared/data)")
-    ap.add_argument("--out", type=Path, default=ROOT / "models")
-    ap.add_argument("--epochs", type=int, default=EPOCHS)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--no-loso", action="store_true", help="skip the cross-source protocol")
-    ap.add_argument("--no-final", action="store_true", help="skip the final models")
-    ap.add_argument("--tables-only", action="store_true",
-                    help="only re-write the cross-source tables from training/runs/loso.json")
-    ap.add_argument("--fusion", choices=("texture", "cnn+texture"), default="texture",
-                    help="cues in the fusion (default texture: on the cross-source protocol "
-                         "the CNN lowered the mean and the pooled AUC; it is still shipped and "
-                         "reported as a cue, with weight 0)")
-    ap.add_argument("--lighting", choices=("none", "standardize"), default=None,
-                    help="CNN input lighting normalization (default: the shipped spec's)")
-    ap.add_argument("--jitter", action="store_true",
-                    help="also train the texture classifier on alignment-jitter copies "
-                         "(texture.JITTER; not shipped: models/README.md rounds 9 and 10, "
-                         "they act as duplicates of the real crops)")
-    ap.add_argument("--resolution-bank", action="store_true",
-                    help="also train the texture classifier's resolution bank "
-                         "(texture.BANK_FACES; not shipped: python -m training.sweep "
-                         "--resolution, models/README.md round 9)")
+    ap.add_argument("--out", type=Path, default=ROOT / "models", help="model folder to write")
+    ap.add_argument("--no-clips", action="store_true", help="skip the stream evaluation")
+    ap.add_argument("--workers", type=int, default=2, help="fine-tuning processes (2)")
+    ap.add_argument("--no-eye", action="store_true",
+                    help="keep the eye network in --out as it is (training.eye builds it alone)")
     args = ap.parse_args(argv)
-    if args.tables_only:
-        rows = json.loads((ROOT / "training" / "runs" / "loso.json").read_text("utf-8"))
-        table = tables(rows)
-        print(table)
-        update_readme(ROOT / "models" / "README.md", table, "nice python -m training.reproduce")
-        return 0
-    _set_threads()
-    use_cnn = args.fusion == "cnn+texture"
-    t0 = time.time()
-    spec = DEFAULT_SPEC
-    if args.lighting is not None and args.lighting != spec.lighting:
-        # standardized input is already zero-mean / unit-scale: no further mean/std
-        spec = dataclasses.replace(spec, lighting=args.lighting,
-                                   mean=(0.0, 0.0, 0.0) if args.lighting == "standardize"
-                                   else (127.5, 127.5, 127.5),
-                                   std=(1.0, 1.0, 1.0) if args.lighting == "standardize"
-                                   else (64.0, 64.0, 64.0))
-        print(f"input spec: {spec}")
-    tex_spec = DEFAULT_TEXTURE_SPEC
-    ds = data.load(args.data, spec)
-    dst = data.load(args.data, tex_spec)  # same rows, the texture classifier's larger crop
-    if not (np.array_equal(ds.path, dst.path) and np.array_equal(ds.ok, dst.ok)):
-        raise RuntimeError("CNN and texture crops disagree (rows or detections); clear "
-                           "training/cache/")
-    print(f"data: {len(ds)} crops, {int((~ds.ok).sum())} without a face "
-          f"({time.time() - t0:.0f} s)", flush=True)
-    runs = ROOT / "training" / "runs"
-    runs.mkdir(parents=True, exist_ok=True)
-    oof_path = runs / "oof.npz"
-    t1 = time.time()
-    feats, aug_feats = texture_training_set(args.data, dst, tex_spec, seed=args.seed,
-                                            jitter=args.jitter)
-    bank_sets = (texture.bank_training_sets(args.data, tex_spec, seed=args.seed)
-                 if args.resolution_bank else None)
-    bank = (f"; resolution bank at faces of {', '.join(f'{a:g}' for a in bank_sets)} px"
-            if bank_sets else "")
-    print(f"texture features: real crops and {len(aug_feats)} copies of each{bank} "
-          f"({time.time() - t1:.0f} s)", flush=True)
-    if not args.no_loso:
-        rows, oof = loso(ds, dst, spec, tex_spec, epochs=args.epochs, seed=args.seed,
-                         use_cnn=use_cnn, feats=feats, aug_feats=aug_feats,
-                         bank_sets=bank_sets)
-        (runs / "loso.json").write_text(json.dumps(rows) + "\n", encoding="utf-8")
-        np.savez(oof_path, path=ds.path, **oof)
-        table = tables(rows)
-        print(table)
-        if args.out.resolve() == (ROOT / "models").resolve():
-            update_readme(ROOT / "models" / "README.md", table,
-                          "nice python -m training.reproduce")
-        else:
-            (args.out / "cross_source.md").parent.mkdir(parents=True, exist_ok=True)
-            (args.out / "cross_source.md").write_text(table + "\n", encoding="utf-8")
-    if not args.no_final:
-        if not oof_path.is_file():
-            raise SystemExit(f"{oof_path} is missing: run without --no-loso first (the fusion "
-                             "is fitted on the cross-source out-of-fold predictions)")
-        z = np.load(oof_path, allow_pickle=False)
-        if not np.array_equal(z["path"], ds.path):
-            raise SystemExit(f"{oof_path} was made from other data: run without --no-loso")
-        print("[final] training on all sources; fusion + thresholds from the pooled "
-              "out-of-source predictions", flush=True)
-        fit_m = np.isfinite(z["cnn"]) & np.isfinite(z["texture"])
-        fusion, thr, p = fit_fusion_oof(z["cnn"][fit_m], z["texture"][fit_m], ds.label[fit_m],
-                                        ds.source[fit_m], use_cnn=use_cnn)
-        metrics = pad_metrics(p, ds.label[fit_m], threshold=thr["balanced"])
-        print(f"  fusion {fusion}; thresholds {thr}; pooled OOF AUC {metrics['auc']:.3f}",
-              flush=True)
-        models = fit_base(ds, dst, np.ones(len(ds), bool), spec, tex_spec, epochs=args.epochs,
-                          seed=args.seed, feats=feats, aug_feats=aug_feats,
-                          bank_sets=bank_sets)
-        models.update(fusion=fusion, thresholds=thr, fit={
-            "sources": sorted(set(ds.source[fit_m].tolist())), "metrics": metrics,
-            "cues": args.fusion})
-        export(models, args.out, spec, tex_spec, ds, np.ones(len(ds), bool))
-        print(f"[final] wrote {args.out}")
-    print(f"total {time.time() - t0:.0f} s")
+    t_start = time.time()
+    data_dir = data.default_data_dir()
+    # the runtime (clips) finds YuNet and MediaPipe's eye model in the same folder as the
+    # pretrained networks, so the tables never depend on what this machine has cached
+    os.environ["FASTLIVE_MODEL_DIR"] = str(features.model_dir())
+    print(f"data: {data_dir}; models: {features.model_dir()}", flush=True)
+
+    print("1. detections and crops", flush=True)
+    f = features.load(data_dir)
+    rows = protocol.Rows(f.label, f.source, f.attack_type, f.ok, f.webcam)
+    two = protocol.two_class_sources(f.source, f.label)
+    dev = protocol.dev_sources(f.source, f.label)
+    aside = [s for s in two if s in protocol.SET_ASIDE]
+    every = sorted(set(f.source.tolist()))
+    print(f"   {len(f)} rows, {int(f.ok.sum())} with a face; {len(two)} two-class sources "
+          f"({len(dev)} development, set aside: {', '.join(aside)})", flush=True)
+
+    print("2. activations", flush=True)
+    act_paths = {}
+    for k in NETS:
+        crops = features.net_crops(f, k, data_dir)
+        acts = finetune.activations(features.model_dir() / features.NET_FILES[k], crops)
+        act_paths[k] = str(acts.filename)  # type: ignore[attr-defined]
+
+    print(f"3. leave-one-source-out over {len(every)} sources, and 5. the shipped networks "
+          f"({args.workers} processes)", flush=True)
+    clip_list = [] if args.no_clips else clips.clips(data_dir)
+    clip_sources = sorted({c.source for c in clip_list})
+    folds_dir = RUNS / "folds"
+    tasks: list[tuple[str, str | None, str | None]] = []
+    tmp_out = RUNS / "final"
+    for k in NETS:
+        tasks.append((k, None, str(tmp_out / f"{MODEL_NAMES[k]}.onnx")))
+        for s in every:
+            exp = (str(folds_dir / s / f"{MODEL_NAMES[k]}.onnx") if s in clip_sources else None)
+            tasks.append((k, s, exp))
+    # the fine-tunings' results are cached (keyed by the activations, the tasks and the
+    # fine-tuning code), so a rerun of the later steps costs minutes
+    key = hashlib.sha256(json.dumps([act_paths, tasks]).encode())
+    key.update(Path(finetune.__file__).read_bytes())
+    cpath = data.CACHE_DIR / f"oof_{key.hexdigest()[:16]}.npz"
+    exported = [Path(e) for _, _, e in tasks if e]
+    if cpath.is_file() and all(p.is_file() for p in exported):
+        z = np.load(cpath)
+        oof = {k: z[k] for k in NETS}
+        print(f"   from the cache ({cpath.name})", flush=True)
+    else:
+        oof = {k: np.full(len(f), np.nan) for k in NETS}
+        t0 = time.time()
+        with ProcessPoolExecutor(args.workers, initializer=_worker_init,
+                                 initargs=(act_paths, f.label, f.source, f.ok)) as pool:
+            for i, (k, s, out) in enumerate(pool.map(_fit, tasks), 1):
+                if s is not None:
+                    oof[k][f.ok & (f.source == s)] = out
+                if i % 5 == 0 or i == len(tasks):
+                    print(f"   {i}/{len(tasks)} fine-tunings ({time.time() - t0:.0f} s)",
+                          flush=True)
+        np.savez(cpath, **oof)
+
+    print("4. fusion and operating points", flush=True)
+    x = np.stack([oof[k] for k in NETS], 1)
+    on_dev = np.isin(f.source, dev) & f.ok
+
+    def fused_for(held: str | None) -> tuple[np.ndarray, float]:
+        m = on_dev & (f.source != held) if held else on_dev
+        return calibrate.fit_fusion(x[m], f.label[m], f.source[m])
+
+    score = np.full(len(f), np.nan)  # each source fused by a fusion fitted without it
+    fusions: dict[str, tuple[np.ndarray, float]] = {}
+    for s in every:
+        w, b = fused_for(s)
+        fusions[s] = (w, b)
+        m = f.ok & (f.source == s)
+        score[m] = _sig(x[m] @ w + b)
+    w_all, b_all = fused_for(None)
+    fused_all = _sig(x @ w_all + b_all)
+    thr_all = calibrate.thresholds(fused_all[on_dev], f.label[on_dev], f.source[on_dev],
+                                   f.attack_type[on_dev], f.webcam[on_dev])
+    print(f"   weights {np.round(w_all, 4).tolist()}, bias {b_all:.4f}; thresholds "
+          + ", ".join(f"{k} {v:.4f}" for k, v in thr_all.items()), flush=True)
+
+    print("5. the shipped models", flush=True)
+    write_models(args.out, {k: tmp_out / f"{MODEL_NAMES[k]}.onnx" for k in NETS}, w_all, b_all,
+                 thr_all, fitted_on=dev)
+    if args.no_eye:
+        print("   the eye network: skipped (--no-eye)", flush=True)
+    else:
+        print("   the eye network (training.eye)", flush=True)
+        t_eye = time.time()
+        eye.write_manifest_entry(args.out, eye.build(args.out, data_dir, verbose=False))
+        print(f"   the eye network: {time.time() - t_eye:.0f} s", flush=True)
+
+    print("6. tables", flush=True)
+    per = evaluate(score, rows, two, dev)
+    # the pretrained pair as upstream uses it: the mean of the two networks' P(live)
+    pre = np.mean([np.exp(f.logits[k][:, 1] - np.log(np.exp(f.logits[k]).sum(1)))
+                   for k in NETS], axis=0)
+    per_pre = evaluate(pre, rows, two, dev)
+    by = {r["source"]: r for r in per}
+    pre_auc = {r["source"]: r["auc"] for r in per_pre}
+    webcam_two = [s for s in two if by[s]["webcam"]]
+    groups = [("development", dev), ("set aside", aside), ("all two-class", two),
+              ("whole-frame webcam", webcam_two)]
+    summ = ["| model | " + SUMMARY_HEAD.split("\n")[0][2:], "|---" + SUMMARY_HEAD.split("\n")[1]]
+    result: dict[str, Any] = {"version": VERSION, "sources": per, "summary": {},
+                              "thresholds": thr_all, "fusion": {"weights": w_all.tolist(),
+                                                                 "bias": b_all}}
+    for label, pr, sc in (("fastlive", per, score), ("pretrained MiniFASNet pair", per_pre, pre)):
+        pb = {r["source"]: r for r in pr}
+        for name, srcs in groups:
+            if not srcs:
+                continue
+            sm = protocol.summary([pb[s] for s in srcs])
+            pool = protocol.pooled(sc, rows, srcs, thr_all)
+            summ.append(f"| {label} " + fmt_summary(name, sm, pool))
+            if label == "fastlive":
+                result["summary"][name] = {**sm, "pooled": pool}
+    pooled_dev = protocol.pooled(score, rows, dev, thr_all)
+    lines = [f"fastlive models {VERSION}: leave-one-source-out, each source decided by networks, "
+             f"fusion and thresholds that never saw it.", "", "\n".join(summ), "",
+             protocol.markdown_table(per), "",
+             "Pretrained MiniFASNet pair (upstream: mean of the two networks' P(live)), AUC per "
+             "source: " + ", ".join(f"{s} {pre_auc[s]:.3f}" for s in two), "",
+             "Pooled over the development sources at each operating point (the scores the "
+             "operating points were fitted on): "
+             + "; ".join(f"{op}: BPCER {protocol.pct(pooled_dev[op]['bpcer'])} %, APCER "
+                         + ", ".join(f"{t} {protocol.pct(v)} %"
+                                     for t, v in sorted(pooled_dev[op]["apcer"].items()))
+                         for op in protocol.OPERATING_POINTS)]
+    live_only = [s for s in every if s not in two]
+    if live_only:
+        bp = []
+        for s in live_only:
+            m = (f.source == s) & f.ok
+            bp.append(f"{s} {protocol.pct(float(np.mean(score[m] < thr_all['balanced'])))} %")
+        lines += ["", "Live-only sources, live faces rejected at balanced: " + ", ".join(bp)]
+
+    if clip_list:
+        print(f"   {len(clip_list)} clips", flush=True)
+        from fastlive import Config, LivenessDetector
+        from fastlive.passive import PassiveScorer
+
+        res_clips: list[dict[str, Any]] = []
+        res_fast: list[dict[str, Any]] = []
+        for s in clip_sources:
+            fold = folds_dir / s
+            w, b = fusions[s]
+            m = on_dev & (f.source != s)
+            thr = calibrate.thresholds(_sig(x[m] @ w + b), f.label[m], f.source[m],
+                                       f.attack_type[m], f.webcam[m])
+            write_models(fold, {k: fold / f"{MODEL_NAMES[k]}.onnx" for k in NETS}, w, b, thr,
+                         fitted_on=[d for d in dev if d != s])
+            for cfg, out in ((Config(), res_clips), (Config(require_blink=False), res_fast)):
+                det = LivenessDetector(cfg, passive=PassiveScorer(fold))
+                out += [clips.run(det, c) for c in clip_list if c.source == s]
+        result["clips"] = res_clips
+        result["clips_without_require_blink"] = res_fast
+        lines += ["", "Clips (each scored by the fold that held its source out; default "
+                  "Config: LIVE needs a blink in the last 10 s):", "", clips.table(res_clips),
+                  "", "The same clips with Config(require_blink=False) (the passive window "
+                  "alone):", "", clips.table(res_fast)]
+    text = "\n".join(lines)
+    card = args.out / "README.md"
+    if card.is_file():
+        update_card(card, text)
+    RUNS.mkdir(parents=True, exist_ok=True)
+    (RUNS / "protocol.md").write_text(text + "\n", encoding="utf-8")
+    (RUNS / "protocol.json").write_text(json.dumps(_jsonable(result), indent=1) + "\n",
+                                        encoding="utf-8")
+    print("\n" + text)
+    print(f"\nwrote {args.out} and {RUNS / 'protocol.md'} in {(time.time() - t_start) / 60:.0f} "
+          "min", flush=True)
     return 0
 
 
+CARD_BEGIN = "<!-- reproduce: protocol tables begin -->"
+CARD_END = "<!-- reproduce: protocol tables end -->"
+
+
+def update_card(card: Path, text: str) -> None:
+    """Replace the model card's protocol tables (between CARD_BEGIN and CARD_END) with
+    ``text``, so the card always shows the last run's numbers."""
+    s = card.read_text(encoding="utf-8")
+    if CARD_BEGIN not in s or CARD_END not in s:
+        return
+    head, rest = s.split(CARD_BEGIN, 1)
+    _, tail = rest.split(CARD_END, 1)
+    card.write_text(f"{head}{CARD_BEGIN}\n{text}\n{CARD_END}{tail}", encoding="utf-8")
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, (np.floating, float)):
+        return None if not math.isfinite(float(v)) else float(v)
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.ndarray):
+        return _jsonable(v.tolist())
+    return v
+
+
 if __name__ == "__main__":
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     raise SystemExit(main())

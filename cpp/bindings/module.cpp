@@ -1,6 +1,6 @@
 #include <pybind11/pybind11.h>
 
-#include "register.hpp"
+#include "bind.hpp"
 
 namespace py = pybind11;
 

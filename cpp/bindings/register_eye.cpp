@@ -6,9 +6,8 @@
 #include <sstream>
 #include <string>
 
-#include "arrays.hpp"
+#include "bind.hpp"
 #include "fastlive/eye.hpp"
-#include "register.hpp"
 
 namespace py = pybind11;
 
@@ -16,11 +15,7 @@ namespace fastlive::bind {
 namespace {
 
 double ear_of(py::handle points) {
-    py::object obj = py::reinterpret_borrow<py::object>(points);
-    if (!py::isinstance<py::array>(obj) && (py::isinstance<py::list>(obj) ||
-                                            py::isinstance<py::tuple>(obj)))
-        obj = py::module_::import("numpy").attr("asarray")(obj);
-    std::vector<double> p = require_points(obj, "points", 6, 2);
+    std::vector<double> p = require_points(points, "points", 6, 2);
     const double e = eye::eye_aspect_ratio(p.data());
     if (!std::isfinite(e))
         throw py::value_error("points: p1 and p4 (rows 0 and 3, the eye corners) coincide or "
@@ -41,9 +36,7 @@ std::string repr_event(const eye::BlinkEvent& e) {
 
 void register_eye(py::module_& m) {
     m.def("eye_aspect_ratio", &ear_of, py::arg("points"),
-          R"doc(Eye aspect ratio of a (6, 2) real array p1..p6 (p1/p4 the corners):
-(|p2 - p6| + |p3 - p5|) / (2 |p1 - p4|). Raises ValueError on NaN/inf, wrong shape or
-coinciding corners, TypeError on non-real dtypes.)doc");
+          "Eye aspect ratio of a (6, 2) real array (fastlive.kernels).");
 
     py::class_<eye::BlinkEvent>(m, "BlinkEvent", "One completed blink (times in seconds).")
         .def(py::init([](double start_s, double end_s, double min_ear) {
@@ -67,17 +60,24 @@ coinciding corners, TypeError on non-real dtypes.)doc");
     py::class_<eye::BlinkTracker>(m, "BlinkTracker", R"doc(Blink detector for one face track.
 
 Feed update(timestamp_s, ear) once per frame with strictly increasing timestamps (seconds).
-The open-eye baseline is a high quantile of recent open-eye EAR samples; a closure starts
-below close_ratio * baseline and ends above open_ratio * baseline, with crossing times
-interpolated between samples, and counts as a blink when its duration lies in
-[min_duration_s, max_duration_s]. A timestamp gap longer than max_duration_s cancels a closure
-in progress; a gap or a "closure" longer than baseline_window_s (a new open level, e.g. a pose
-change) restarts the warm-up. Defaults suit MediaPipe
-face-mesh eye contours at 15-60 fps.)doc")
+The open-eye baseline is a high quantile of recent open-eye EAR samples and the noise the
+median frame-to-frame change of those samples (0.07 x baseline until 5 samples span 0.3 s:
+a young baseline is trusted less). A closure starts
+below min(close_ratio * baseline, baseline - noise_factor * noise) and ends (open_ratio -
+close_ratio) * baseline above that, with crossing times interpolated between samples; it
+counts as a blink when its duration lies in [min_duration_s, max_duration_s] and its lowest
+EAR is at most min(depth_ratio * baseline, baseline - 2 * noise_factor * noise); one that
+follows the previous blink without a clear reopening (noise_factor * noise / 2 above the end
+threshold) continues it instead of counting again. A timestamp
+gap longer than max_duration_s cancels a closure in progress; a "closure" longer than
+level_change_s (at least max_duration_s, at most baseline_window_s: a new open level, e.g. the
+head turned) or a gap longer than baseline_window_s restarts the warm-up. Defaults suit
+MediaPipe eye contours at 15-60 fps.)doc")
         .def(py::init([](double close_ratio, double open_ratio, double min_duration_s,
                          double max_duration_s, double baseline_window_s,
                          double baseline_quantile, double warmup_s, int warmup_samples,
-                         int max_events) {
+                         int max_events, double depth_ratio, double noise_factor,
+                         double level_change_s) {
                  eye::BlinkParams p;
                  p.close_ratio = close_ratio;
                  p.open_ratio = open_ratio;
@@ -88,6 +88,9 @@ face-mesh eye contours at 15-60 fps.)doc")
                  p.warmup_s = warmup_s;
                  p.warmup_samples = warmup_samples;
                  p.max_events = max_events;
+                 p.depth_ratio = depth_ratio;
+                 p.noise_factor = noise_factor;
+                 p.level_change_s = level_change_s;
                  const std::string err = eye::validate(p);
                  if (!err.empty()) throw py::value_error(err);
                  return eye::BlinkTracker(p);
@@ -98,7 +101,9 @@ face-mesh eye contours at 15-60 fps.)doc")
              py::arg("baseline_window_s") = d.baseline_window_s,
              py::arg("baseline_quantile") = d.baseline_quantile,
              py::arg("warmup_s") = d.warmup_s, py::arg("warmup_samples") = d.warmup_samples,
-             py::arg("max_events") = d.max_events)
+             py::arg("max_events") = d.max_events, py::arg("depth_ratio") = d.depth_ratio,
+             py::arg("noise_factor") = d.noise_factor,
+             py::arg("level_change_s") = d.level_change_s)
         .def(
             "update",
             [](eye::BlinkTracker& self, double timestamp_s, double ear) {
@@ -136,6 +141,22 @@ face-mesh eye contours at 15-60 fps.)doc")
             "open-eye EAR baseline, None before warm-up")
         .def_property_readonly("is_closed", &eye::BlinkTracker::is_closed,
                                "a closure is in progress")
+        .def_property_readonly(
+            "noise",
+            [](const eye::BlinkTracker& self) -> py::object {
+                if (!self.warm()) return py::none();
+                return py::float_(self.noise());
+            },
+            "frame-to-frame EAR noise of the open-eye window (0.07 x baseline until 5 samples "
+            "span 0.3 s), "
+            "None before warm-up")
+        .def_property_readonly(
+            "close_threshold",
+            [](const eye::BlinkTracker& self) -> py::object {
+                if (!self.warm()) return py::none();
+                return py::float_(self.close_threshold());
+            },
+            "EAR below which a closure starts, None before warm-up")
         .def_property_readonly("n_samples", &eye::BlinkTracker::samples,
                                "samples fed since construction/reset")
         .def_property_readonly("params", [](const eye::BlinkTracker& self) {
@@ -150,6 +171,9 @@ face-mesh eye contours at 15-60 fps.)doc")
             d["warmup_s"] = p.warmup_s;
             d["warmup_samples"] = p.warmup_samples;
             d["max_events"] = p.max_events;
+            d["depth_ratio"] = p.depth_ratio;
+            d["noise_factor"] = p.noise_factor;
+            d["level_change_s"] = p.level_change_s;
             return d;
         }, "the constructor keywords, as a dict")
         .def("__repr__", [](const eye::BlinkTracker& self) {

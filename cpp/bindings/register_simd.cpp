@@ -1,7 +1,7 @@
 #include <pybind11/stl.h>
 
+#include "bind.hpp"
 #include "fastlive/dispatch.hpp"
-#include "register.hpp"
 
 namespace py = pybind11;
 

@@ -3,56 +3,41 @@
 
 #include <string>
 
-#include "arrays.hpp"
+#include "bind.hpp"
+#include "fastlive/dispatch.hpp"
 #include "fastlive/specular.hpp"
-#include "register.hpp"
 
 namespace py = pybind11;
 
 namespace fastlive::bind {
 namespace {
 
-int in_range(int v, int lo, int hi, const char* name, const char* what) {
-    if (v < lo || v > hi)
-        throw py::value_error(std::string(name) + ": must be in " + std::to_string(lo) + ".." +
-                              std::to_string(hi) + " (" + what + "), got " + std::to_string(v));
-    return v;
-}
-
 py::dict specular_stats(py::handle bgr, py::handle mask, int v_min, int s_max, int local_delta,
                         long long min_blob, int block) {
     Image img = require_image(bgr, "bgr", 3);
     specular::Params p;
-    p.v_min = in_range(v_min, 0, 255, "v_min", "minimum V = max(B, G, R)");
-    p.s_max = in_range(s_max, 0, 255, "s_max", "maximum HSV saturation on OpenCV's 0..255 scale");
-    p.local_delta = in_range(local_delta, 0, 255, "local_delta",
-                             "how much brighter than the local mean, in intensity levels");
+    p.v_min = require_range(v_min, 0, 255, "v_min", "minimum V = max(B, G, R)");
+    p.s_max = require_range(s_max, 0, 255, "s_max",
+                            "maximum HSV saturation on OpenCV's 0..255 scale");
+    p.local_delta = require_range(local_delta, 0, 255, "local_delta",
+                                  "how much brighter than the local mean, in intensity levels");
     if (min_blob < 1)
         throw py::value_error("min_blob: must be >= 1 (smallest blob area counted, pixels), got " +
                               std::to_string(min_blob));
     p.min_blob = min_blob > (1LL << 30) ? (1 << 30) : static_cast<int>(min_blob);
-    p.block = in_range(block, 1, 64, "block", "tile side of the local-mean neighbourhood");
+    p.block = require_range(block, 1, 64, "block", "tile side of the local-mean neighbourhood");
     Image m;
     const bool has_mask = !mask.is_none();
     if (has_mask) {
-        py::handle mh = mask;
-        py::object as_u8;
-        if (py::isinstance<py::array>(mask) &&
-            py::reinterpret_borrow<py::array>(mask).dtype().kind() == 'b') {
-            as_u8 = mask.attr("view")("uint8");
-            mh = as_u8;
-        }
-        m = require_image(mh, "mask", 0);
+        m = require_image(mask, "mask", 0, 1, 1, /*allow_bool=*/true);
         if (m.view.height != img.view.height || m.view.width != img.view.width)
             throw py::value_error("mask: expected shape (" + std::to_string(img.view.height) +
                                   ", " + std::to_string(img.view.width) +
                                   ") to match bgr, got " + shape_str(m.owner));
     }
-    specular::Stats st;
-    {
-        py::gil_scoped_release release;
-        st = specular::compute(img.view, has_mask ? &m.view : nullptr, p, active_isa());
-    }
+    const Isa isa = active_isa();
+    const specular::Stats st = without_gil(
+        [&] { return specular::compute(img.view, has_mask ? &m.view : nullptr, p, isa); });
     if (st.considered == 0)
         throw py::value_error("mask: selects no pixels (all zero); pass a mask with at least one "
                               "nonzero pixel or mask=None");

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TypedDict
 
 import numpy as np
 import numpy.typing as npt
 
 __version__: str
 
-def simd_info() -> dict[str, Any]:
+def simd_info() -> dict[str, str | list[str]]:
     """Which SIMD paths are compiled in, supported by this CPU, and active."""
 
 def _set_isa(name: str) -> None:
@@ -16,53 +17,33 @@ def _set_isa(name: str) -> None:
 # --- lbp ---
 LBP_UNIFORM_BINS: int
 
+# fastlive.kernels is the documented API (keyword-only options, argument errors named): see its
+# docstrings. Here every parameter is positional.
 def lbp_codes(
-    gray: npt.NDArray[np.uint8], radius: int = 1, *, slack: int = 0
-) -> npt.NDArray[np.uint8]:
-    """LBP(8, r) codes of a 2-D uint8 image -> uint8 array of shape (H - 2r, W - 2r).
-
-    Bit k (value 2**k) is set when neighbour k >= the centre (>= centre - slack, the centre
-    floored at 0, with slack 0..255); neighbours (dy, dx) in the order
-    (-1,-1), (-1,0), (-1,+1), (0,+1), (+1,+1), (+1,0), (+1,-1), (0,-1), multiplied by radius
-    (1 or 2). radius=2 is a square ring (no interpolation), not the circular LBP(8, 2).
-    """
-
+    gray: npt.NDArray[np.uint8], radius: int = 1, slack: int = 0
+) -> npt.NDArray[np.uint8]: ...
 def lbp_histogram(
     gray: npt.NDArray[np.uint8],
-    grid: tuple[int, int] = (1, 1),
+    grid: Sequence[int] = (1, 1),
     mapping: str = "uniform",
     normalize: bool = True,
     radius: int = 1,
-    *,
     slack: int = 0,
-) -> npt.NDArray[np.float32]:
-    """Per-cell LBP histograms -> float32[gy * gx * bins] (59 bins 'uniform', 256 'default').
-
-    Cell row i spans code rows floor(i * Hc / gy) .. floor((i + 1) * Hc / gy) (same for
-    columns); cells in row-major order; normalize=True makes each cell sum to 1.
-    """
-
+) -> npt.NDArray[np.float32]: ...
 def lbp_histogram_multi(
     image: npt.NDArray[np.uint8],
-    grid: tuple[int, int] = (1, 1),
+    grid: Sequence[int] = (1, 1),
     mapping: str = "uniform",
     normalize: bool = True,
     radius: int = 1,
-    *,
     slack: int = 0,
-) -> npt.NDArray[np.float32]:
-    """lbp_histogram of each channel of an (H, W, C) uint8 image (C in 1..4), channel-major."""
+) -> npt.NDArray[np.float32]: ...
 
 # --- end lbp ---
 
 # --- eye/specular/warp ---
-from collections.abc import Sequence  # noqa: E402
 
-def eye_aspect_ratio(points: npt.ArrayLike) -> float:
-    """EAR of a (6, 2) real array p1..p6: (|p2 - p6| + |p3 - p5|) / (2 |p1 - p4|).
-
-    ValueError: NaN/inf, wrong shape, p1 == p4 (degenerate eye). TypeError: non-real dtype.
-    """
+def eye_aspect_ratio(points: npt.NDArray[np.generic]) -> float: ...
 
 class BlinkEvent:
     """One completed blink; times in seconds (threshold crossings, interpolated)."""
@@ -82,11 +63,17 @@ class BlinkTracker:
 
     Baseline: the baseline_quantile quantile of open-eye EAR samples of the last
     baseline_window_s seconds (None until the window holds warmup_samples samples spanning
-    warmup_s). A closure starts below close_ratio * baseline and ends above
-    open_ratio * baseline; it is a blink when min_duration_s <= duration <= max_duration_s.
-    A timestamp gap > max_duration_s cancels a closure in progress; a gap or a "closure" longer
-    than baseline_window_s (a new open level, e.g. pose) restarts the warm-up. At most
-    max_events events are kept; blink_count counts all.
+    warmup_s); noise: the median frame-to-frame change of those samples (0.07 x baseline until
+    5 samples span 0.3 s). A closure starts below close_threshold = min(close_ratio * baseline,
+    baseline - noise_factor * noise) and ends (open_ratio - close_ratio) * baseline above it;
+    it is a blink when min_duration_s <= duration <= max_duration_s and its lowest EAR is at
+    most min(depth_ratio * baseline, baseline - 2 * noise_factor * noise). A blink following
+    the previous one without a clear reopening (noise_factor * noise / 2 above the end
+    threshold) continues it instead of counting again. A timestamp gap
+    > max_duration_s cancels a closure in progress; a "closure" longer than level_change_s
+    (clamped to [max_duration_s, baseline_window_s]: a new open level, e.g. pose) or a gap
+    longer than baseline_window_s restarts the warm-up. At most max_events events are kept;
+    blink_count counts all.
     """
 
     def __init__(
@@ -101,6 +88,9 @@ class BlinkTracker:
         warmup_s: float = 0.5,
         warmup_samples: int = 5,
         max_events: int = 256,
+        depth_ratio: float = 0.7,
+        noise_factor: float = 2.0,
+        level_change_s: float = 2.0,
     ) -> None: ...
     def update(self, timestamp_s: float, ear: float) -> bool:
         """Feed one frame (strictly increasing timestamps); True when a blink completed."""
@@ -114,9 +104,20 @@ class BlinkTracker:
     @property
     def is_closed(self) -> bool: ...
     @property
+    def noise(self) -> float | None: ...
+    @property
+    def close_threshold(self) -> float | None: ...
+    @property
     def n_samples(self) -> int: ...
     @property
     def params(self) -> dict[str, float | int]: ...
+
+class _SpecularStats(TypedDict):
+    ratio: float
+    n_blobs: int
+    blob_areas: list[int]
+    max_value: int
+    mean_value: float
 
 def specular_stats(
     bgr: npt.NDArray[np.uint8],
@@ -127,7 +128,7 @@ def specular_stats(
     local_delta: int = 16,
     min_blob: int = 1,
     block: int = 8,
-) -> dict[str, object]:
+) -> _SpecularStats:
     """Specular-highlight statistics of an (H, W, 3) uint8 BGR region (mask: nonzero = include).
 
     Specular pixel: considered, V = max(B, G, R) >= v_min, 255 * (max - min) <= s_max * max
@@ -138,50 +139,30 @@ def specular_stats(
     at most 64), "max_value", "mean_value"} over the considered pixels.
     """
 
+MAX_SIZE: int  # largest output side of warp_crop / warp_to_tensor / resize_area
+
 def warp_crop(
     bgr: npt.NDArray[np.uint8],
-    affine: npt.ArrayLike,
-    size: tuple[int, int],
-    *,
+    affine: npt.NDArray[np.generic],
+    size: Sequence[int],
     border: str = "constant",
     border_value: int = 0,
-) -> npt.NDArray[np.uint8]:
-    """Bilinear affine crop (h, w, 3) (or (h, w) for 2-D input); affine: 2x3 src->dst (cv2 M).
-
-    Same 1/32-pixel fixed-point sample positions and integer weights as warp_to_tensor,
-    rounded to nearest (bit-identical to cv2.warpAffine INTER_LINEAR on tested inputs).
-    border: 'constant' (border_value) or 'replicate'.
-    """
-
+) -> npt.NDArray[np.uint8]: ...
 def warp_to_tensor(
     bgr: npt.NDArray[np.uint8],
-    affine: npt.ArrayLike,
-    size: tuple[int, int],
-    *,
-    mean: Sequence[float] = (0, 0, 0),
-    std: Sequence[float] = (1, 1, 1),
+    affine: npt.NDArray[np.generic],
+    size: Sequence[int],
+    mean: Sequence[float] | npt.NDArray[np.generic] = (0.0, 0.0, 0.0),
+    std: Sequence[float] | npt.NDArray[np.generic] = (1.0, 1.0, 1.0),
     channel_order: str = "rgb",
     lighting: str = "none",
     border: str = "constant",
     border_value: int = 0,
     out: npt.NDArray[np.float32] | None = None,
-) -> npt.NDArray[np.float32]:
-    """One pass: uint8 BGR frame -> float32 (1, 3, h, w) = (sample - mean[c]) / std[c].
-
-    sample: the unrounded warp_crop value (0..255 units); mean/std in output channel order.
-    lighting='standardize': sample -> (sample - mu) / max(sd, 1), mu/sd of the crop's
-    luminance 0.299 R + 0.587 G + 0.114 B, before mean/std. out: C-contiguous float32
-    (3, h, w) or (1, 3, h, w), written in place and returned.
-    """
-
+) -> npt.NDArray[np.float32]: ...
 def resize_area(
     image: npt.NDArray[np.uint8],
-    size: tuple[int, int],
-) -> npt.NDArray[np.uint8]:
-    """Area (box-filter) downscale of an (H, W) or (H, W, C) uint8 image to size=(h, w).
-
-    Bit-exact with cv2.resize INTER_AREA on OpenCV's general path (a scale factor not an
-    integer); fastlive.kernels.resize_area hands integer factors to OpenCV. h <= H, w <= W.
-    """
+    size: Sequence[int],
+) -> npt.NDArray[np.uint8]: ...
 
 # --- end eye/specular/warp ---

@@ -121,10 +121,11 @@ def _measure_box_in_crop() -> dict[str, float]:  # pragma: no cover - a maintena
                 if r["source"] == "nuaa" and r["label"] == "live"][::5]
     cxs, cys, sides = [], [], []
     for r in rows:
-        faces = det.detect(cv2.imread(os.path.join(data, r["path"])))
-        if not faces or faces[0].keypoints is None:
+        img = cv2.imread(os.path.join(data, r["path"]))
+        faces = det.detect(img) if img is not None else []
+        f = faces[0] if faces else None
+        if f is None or f.keypoints is None:
             continue
-        f = faces[0]
         m = keypoint_transform(f.keypoints, 1000)
         x, y, bw, bh = f.box
         pts = np.array([[x, y, 1], [x + bw, y + bh, 1]]) @ m.T

@@ -17,6 +17,13 @@ Nothing blocks forever: opening a camera or stream and waiting for a frame are b
 ``open_timeout`` / ``read_timeout`` (a missing or busy camera raises :class:`CaptureError`
 within a few seconds). Undecodable frames and images are skipped and counted in
 ``skipped``; a video with only undecodable frames raises :class:`CaptureError`.
+
+Damaged or cut videos: a failed read is retried for as many frames as the container says are
+left, so frames after a damaged stretch are still delivered. What could not be delivered is
+counted in ``missing`` (at least: failed reads, frames absent from the timeline where the
+video position jumps by more than 1.5 frame intervals, listed in ``gaps``, and, once the end
+is reached, the container's frame count minus the frames delivered); :meth:`Capture.problem`
+says it in one line (None for an intact video).
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +50,11 @@ STREAM_PREFIXES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp
 # consecutive failed reads tolerated from a camera/stream before it counts as ended
 MAX_CONSECUTIVE_BAD = 50
 RETRY_READS = 3
+# video files: failed reads retried (frames after a damaged stretch are still decoded) while the
+# container says frames are left, at most this many in a row
+MAX_VIDEO_RETRIES = 1000
+GAP_FRAMES = 1.5  # a video position jump of more than this many frame intervals is a gap
+MAX_GAPS = 100  # gaps listed (all are counted in ``missing``)
 
 
 class CaptureError(RuntimeError):
@@ -85,7 +97,8 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
         raise IsADirectoryError(f"{p}: is a folder, expected an image file")
     data = np.fromfile(str(p), dtype=np.uint8)  # works for any path encoding
     try:
-        img = _cv2().imdecode(data, _cv2().IMREAD_COLOR) if data.size else None
+        img: np.ndarray | None = (_cv2().imdecode(data, _cv2().IMREAD_COLOR) if data.size
+                                  else None)
     except _cv2().error as e:  # e.g. a header claiming more than OpenCV's 2^20 rows/columns
         msg = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
         raise ValueError(f"{p}: cannot decode as an image (OpenCV refused it: {msg})") from None
@@ -124,8 +137,12 @@ class Capture:
     """An opened frame source; iterate it for ``(frame, timestamp_s)``. Use as a context manager.
 
     Attributes: ``kind`` ("camera", "stream", "video", "images"), ``name``, ``fps`` (0 if
-    unknown), ``frame_count`` (0 if unknown), ``size`` ((w, h) or None), ``index`` (frames
-    delivered), ``skipped`` (undecodable frames/images skipped), ``current_path`` (images).
+    unknown), ``frame_count`` (0 if unknown; for videos the container's count), ``size``
+    ((w, h) or None), ``index`` (frames delivered), ``skipped`` (undecodable frames/images
+    skipped), ``current_path`` (images). Videos also: ``missing`` (frames of the video not
+    delivered: undecodable, absent from the timeline or, after the end was reached, counted by
+    the container but never decoded), ``gaps`` ((from_s, to_s, frames) where the video position
+    jumps; the first ``MAX_GAPS``), ``ended`` (the end of the file was reached).
     """
 
     def __init__(self, source: Any, *, open_timeout: float = 5.0, read_timeout: float = 5.0,
@@ -146,6 +163,9 @@ class Capture:
         self.size: tuple[int, int] | None = None
         self.current_path: str | None = None
         self.frame_pos = -1  # videos: index of the last delivered frame in the file
+        self.missing = 0
+        self.gaps: list[tuple[float, float, int]] = []
+        self.ended = False
         self.errors: list[str] = []
         self._cap: Any = None
         self._paths: list[str] = []
@@ -283,24 +303,35 @@ class Capture:
         cap = self._cap
         last_t = -1.0
         decoded = 0
+        gap_frames = 0
         while not self._closed:
             ok, frame = cap.read()
             if not ok or frame is None:
                 # FFmpeg conceals damaged frames itself; a failed read is normally the end.
-                # Retry a few times: frames that fail and are followed by good ones are counted
+                # Retry while the container says frames are left (a damaged stretch can be
+                # followed by good frames): failed reads followed by a good frame are counted
                 # as skipped.
+                left = self.frame_count - decoded - self.skipped if self.frame_count else 0
                 fails = 1
-                for _ in range(RETRY_READS):
+                for _ in range(min(max(RETRY_READS, left), MAX_VIDEO_RETRIES)):
                     ok, frame = cap.read()
                     if ok and frame is not None:
                         break
                     fails += 1
                 if not ok or frame is None:
+                    self.ended = not self._closed
                     break  # nothing followed: that was the end
                 self.skipped += fails
             t = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
             if not np.isfinite(t) or t <= last_t:
                 t = (decoded / self.fps) if self.fps else last_t + 1 / 30.0
+            elif self.fps and decoded and (t - last_t) * self.fps > GAP_FRAMES:
+                n = int(round((t - last_t) * self.fps)) - 1
+                if n > 0:
+                    gap_frames += n
+                    if len(self.gaps) < MAX_GAPS:
+                        self.gaps.append((float(last_t), float(t), n))
+            self.missing = max(gap_frames, self.skipped)
             last_t = t
             # position in the file's timeline; differs from `decoded` when the file holds
             # empty "repeat the previous frame" chunks (e.g. the ZJU Indeo AVIs)
@@ -310,9 +341,29 @@ class Capture:
                 frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
             self.index += 1
             yield frame, float(t)
+        if self.ended and self.frame_count:
+            self.missing = max(self.missing, self.frame_count - decoded)
         if decoded == 0 and not self._closed:
             raise CaptureError(f"source: {self.name}: no decodable frame (corrupt video or "
                                "unsupported codec)")
+
+    def problem(self) -> str | None:
+        """One line on what a video lost (frames missing, gaps), or None when nothing is known
+        to be missing."""
+        if self.kind != "video" or not self.missing:
+            return None
+        total = max(self.frame_count, self.index + self.missing)
+        msg = (f"{self.name}: {self.missing} of {total} frame(s) missing (undecodable or absent; "
+               f"{self.index} decoded")
+        if self.frame_count:
+            msg += f", the container holds {self.frame_count}"
+        msg += ")"
+        if self.gaps:
+            a, b, _ = max(self.gaps, key=lambda g: g[1] - g[0])
+            more = len(self.gaps) >= MAX_GAPS
+            msg += (f"; {len(self.gaps)}{'+' if more else ''} gap(s) in the video timeline, the "
+                    f"longest {b - a:.2f} s (from {a:.2f} s to {b:.2f} s)")
+        return msg
 
     def _iter_live(self) -> Iterator[tuple[np.ndarray, float]]:
         assert self._reader is not None
@@ -442,15 +493,3 @@ def iter_frames(source: Any, **kwargs: Any) -> Iterator[tuple[np.ndarray, float]
     """Convenience generator: open, yield ``(frame, timestamp_s)``, close."""
     with Capture(source, **kwargs) as cap:
         yield from cap
-
-
-def expand_paths(paths: Sequence[str | os.PathLike[str]]) -> list[str]:
-    """Expand folders into their image files (sorted); keep files as given."""
-    out: list[str] = []
-    for p in paths:
-        pp = Path(p)
-        if pp.is_dir():
-            out.extend(sorted(str(f) for f in pp.iterdir() if f.suffix.lower() in IMAGE_EXTS))
-        else:
-            out.append(os.fspath(p))
-    return out

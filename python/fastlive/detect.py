@@ -8,15 +8,21 @@ full frame. Faces are returned largest first.
 
 from __future__ import annotations
 
+import math
 import threading
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from fastlive import registry
+
+if TYPE_CHECKING:
+    from fastlive.config import Config
+    from fastlive.track import Track
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,24 @@ def _cv2() -> Any:
 # the upright search finds no face. Not 2: YuNet takes an upside-down face for an upright one
 # (the orientation check below compares the turns instead).
 ROTATIONS = (1, 3)
+# Borders (fractions of the image's size, black) tried by FaceDetector.detect_in_crop when
+# neither the upright nor the turned search finds a face: a crop cut through the face (chin,
+# forehead or cheeks outside it) hides the face from the detector without some context. A face
+# found with a border counts only when its box's shorter side is at least CROP_MIN_FACE x the
+# crop's (the face fills a face crop) and, for the Haar cascade, when it scores at least
+# CROP_HAAR_MIN_SCORE: the border also lets the cascade find false faces, small ones in
+# textures (0.09-0.13 of the image in skimage's hubble_deep_field and immunohistochemistry,
+# against 0.42 or more for the faces it finds in self-recorded crops) and a space shuttle
+# (skimage's astronaut, scored 0.77; 145 of the 151 faces it finds in the crops below score
+# 0.85 or more, the other 6 0.53-0.82).
+# On 300 self-recorded crops (every 9th of the manifest's: python tests/test_face_presence.py
+# ../shared/data 300 yunet haar) YuNet found 292 upright or turned; the border finds 2 of the
+# other 8, both whole faces; the 6 left show hair, background or the lower half of a face
+# (crops made by the projects' own detectors) and are no longer scored as faces. The Haar
+# cascade found 105 upright or turned; the border finds 145 more.
+CROP_PADS = (0.1, 0.25)
+CROP_MIN_FACE = 0.3
+CROP_HAAR_MIN_SCORE = 0.85
 # Orientation check (FaceDetector(orientation_check=True)): YuNet also "finds" an upright face
 # in a face turned a quarter turn (box and keypoints upright, the face lying on its side in
 # them), and an upside-down face as an upside-down one, with lower scores: 0.61-0.82 on the
@@ -89,7 +113,7 @@ def _unrotate_points(p: np.ndarray, k: int, w: int, h: int) -> np.ndarray:
 def _unrotate(face: Face, k: int, w: int, h: int) -> Face:
     """A face found in ``np.rot90(image, k)``, in the coordinates of ``image`` (w x h)."""
     x, y, bw, bh = face.box
-    corners = _unrotate_points(np.float32([[x, y], [x + bw, y + bh]]), k, w, h)
+    corners = _unrotate_points(np.array([[x, y], [x + bw, y + bh]], np.float32), k, w, h)
     x0, y0 = corners.min(0)
     x1, y1 = corners.max(0)
     kp = None if face.keypoints is None else _unrotate_points(face.keypoints, k, w, h)
@@ -117,11 +141,15 @@ class FaceDetector:
     orientation_check: look again at low-scoring YuNet faces turned a quarter turn each way and
         upside down, and keep the turn the detector is surest of (a face or print held sideways
         or upside down; see ORIENT_CHECK_BELOW). False: faces as YuNet returns them.
+    strict: with backend "auto", raise :class:`fastlive.registry.ModelNotFoundError` instead of
+        falling back to the Haar cascade when YuNet is unavailable; always so when
+        ``FASTLIVE_STRICT`` is set (``fastlive.registry.strict``).
     """
 
     def __init__(self, backend: str = "auto", model_path: str | Path | None = None, *,
                  max_side: int = 320, score_threshold: float = 0.6, nms_threshold: float = 0.3,
-                 top_k: int = 50, min_face: int = 0, orientation_check: bool = True) -> None:
+                 top_k: int = 50, min_face: int = 0, orientation_check: bool = True,
+                 strict: bool = False) -> None:
         if backend not in ("auto", "yunet", "haar"):
             raise ValueError(f"backend: expected 'auto', 'yunet' or 'haar', got {backend!r}")
         if not isinstance(max_side, int) or isinstance(max_side, bool) or max_side < 32:
@@ -133,6 +161,8 @@ class FaceDetector:
         if not isinstance(orientation_check, bool):
             raise TypeError(f"orientation_check: expected True or False, got "
                             f"{orientation_check!r}")
+        if not isinstance(strict, bool):
+            raise TypeError(f"strict: expected True or False, got {strict!r}")
         self.orientation_check = orientation_check
         self.max_side = max_side
         self.score_threshold = float(score_threshold)
@@ -149,6 +179,8 @@ class FaceDetector:
             except registry.ModelNotFoundError as exc:
                 if backend == "yunet" or not haar_available():
                     raise
+                if strict or registry.strict():
+                    raise registry.strict_error("YuNet face detector", exc) from exc
                 self.backend = "haar"
                 self.fallback_reason = str(exc)
                 warnings.warn(
@@ -200,18 +232,33 @@ class FaceDetector:
         return c
 
     # -- detection -----------------------------------------------------------------------------
-    def detect(self, frame: np.ndarray, *, pad: float = 0.0) -> list[Face]:
+    def detect(self, frame: np.ndarray, *, pad: float = 0.0, max_side: int | None = None,
+               known: Sequence[Sequence[float]] = ()) -> list[Face]:
         """Detect faces in an HxWx3 uint8 BGR frame; largest first.
 
         ``pad`` > 0 surrounds the frame with a border of ``pad`` x its size before detection
         (helps when the face fills the whole image, e.g. a pre-cropped face); coordinates are
         still returned in the original frame.
+
+        ``max_side``: YuNet's input for this call (the frame downscaled so its longest side is
+        at most this; default: the detector's ``max_side``). A stream that already tracks
+        faces searches a smaller input, sized to them (``LivenessDetector``,
+        ``Config.detect_track_px``): YuNet finds 99.6-100 % of faces 32 px or more across in
+        its input, 97.6 % at 20-32 px, 89.5 % at 16-20 px, 0-51 % below (300 NUAA, webcam and
+        Roboflow images, faces found at 640 px: ``python benchmarks/test_bench_pipeline.py
+        DATA_DIR --detect-sizes``). ``known``: (x, y, w, h) boxes of upright faces already
+        tracked: a detection overlapping one (IoU > 0.3) skips the orientation check (a
+        smaller input lowers YuNet's scores below ``ORIENT_CHECK_BELOW`` for upright faces;
+        their orientation was checked when they were first found).
         """
         from fastlive.frames import as_bgr
 
         frame = as_bgr(frame, "frame")
         if not 0.0 <= float(pad) <= 2.0:
             raise ValueError(f"pad: expected a fraction in [0, 2], got {pad}")
+        if max_side is not None and (not isinstance(max_side, int) or isinstance(max_side, bool)
+                                     or max_side < 32):
+            raise ValueError(f"max_side: expected None or an int >= 32, got {max_side!r}")
         cv2 = _cv2()
         ox = oy = 0
         if pad > 0:
@@ -219,23 +266,29 @@ class FaceDetector:
             frame = cv2.copyMakeBorder(frame, ph, ph, pw, pw, cv2.BORDER_CONSTANT, value=0)
             ox, oy = pw, ph
         h, w = frame.shape[:2]
-        faces = self._detect_yunet(frame) if self.backend == "yunet" else self._detect_haar(frame)
+        side = self.max_side if max_side is None else max_side
+        faces = (self._detect_yunet(frame, side) if self.backend == "yunet"
+                 else self._detect_haar(frame))
         if self.orientation_check and self.backend == "yunet":
-            faces = [self._upright(frame, f) if f.score < ORIENT_CHECK_BELOW else f
-                     for f in faces]
+            from fastlive.track import iou
+
+            upright = [(x + ox, y + oy, bw, bh) for x, y, bw, bh in known]
+            faces = [self._upright(frame, f) if f.score < ORIENT_CHECK_BELOW and not any(
+                iou(f.box, b) > 0.3 for b in upright) else f for f in faces]
         out = []
         for f in faces:
             x, y, bw, bh = f.box
             if min(bw, bh) < self.min_face:
                 continue
-            kp = None if f.keypoints is None else f.keypoints - np.float32([ox, oy])
+            kp = None if f.keypoints is None else f.keypoints - np.array([ox, oy], np.float32)
             out.append(Face((x - ox, y - oy, bw, bh), f.score, kp, f.detector))
         del h, w
         out.sort(key=lambda f: f.area, reverse=True)
         return out
 
-    def detect_in_crop(self, face_bgr: np.ndarray) -> Face:
-        """The face in an image that is already a face crop (the face fills most of it).
+    def detect_in_crop(self, face_bgr: np.ndarray, *, assume_face: bool = False) -> Face | None:
+        """The face in an image that is already a face crop (the face fills most of it), or
+        None when no face is found in it.
 
         Runs detection and returns the largest face. When none is found, the image is searched
         again turned a quarter turn each way (a phone held sideways: YuNet finds faces within
@@ -243,13 +296,23 @@ class FaceDetector:
         returned in this image's coordinates, keypoints included, so the alignment turns it
         upright. (YuNet also "finds" an upside-down face, with its keypoints upside down too, but
         with a lower score: 0.84-0.91 against 0.94-0.96 for the same sideways self-recorded
-        crops.) When none is found at all, the whole image is taken as the face box
-        (``detector="whole"``, no keypoints). ``LivenessDetector.score_face`` and the training
-        pipeline both use this, so training and serving see the same crops.
+        crops.) Then, upright again, with a border around the image (``CROP_PADS``: a face cut
+        by the crop's edges, which the detector misses without the context). ``None`` when
+        none of these finds a face: a picture of no face is never scored as one.
+
+        ``assume_face=True``: for callers that know they pass a face crop (e.g. from their own
+        face detector or tracker): when neither the upright nor the turned search finds a face,
+        the whole image is taken as the face box (``detector="whole"``, no keypoints, score 0)
+        instead of trying the bordered search. Risk: anything passed is then scored as a face
+        (a cat, a wall, a blank frame can come out LIVE). ``LivenessDetector.score_face`` (with
+        ``Config.assume_face``) and the training pipeline use this, so training and serving
+        see the same crops.
         """
         from fastlive.frames import as_bgr
 
         face_bgr = as_bgr(face_bgr, "face_bgr")
+        if not isinstance(assume_face, bool):
+            raise TypeError(f"assume_face: expected True or False, got {assume_face!r}")
         faces = self.detect(face_bgr)
         if faces:
             return faces[0]
@@ -259,7 +322,15 @@ class FaceDetector:
         if turned:
             _, k, face = max(turned, key=lambda t: (t[0], -t[1]))
             return _unrotate(face, k, w, h)
-        return Face((0.0, 0.0, float(w), float(h)), 0.0, None, "whole")
+        if assume_face:
+            return Face((0.0, 0.0, float(w), float(h)), 0.0, None, "whole")
+        min_score = CROP_HAAR_MIN_SCORE if self.backend == "haar" else 0.0
+        for pad in CROP_PADS:
+            faces = self.detect(face_bgr, pad=pad)
+            if (faces and min(faces[0].box[2:]) >= CROP_MIN_FACE * min(h, w)
+                    and faces[0].score >= min_score):
+                return faces[0]
+        return None
 
     def _upright(self, frame: np.ndarray, face: Face) -> Face:
         """``face`` as found in the turn (none, ORIENT_TURNS) of the region around it in which
@@ -301,16 +372,16 @@ class FaceDetector:
         if best[k].score < max(upright + ORIENT_MARGIN, ORIENT_MIN_SCORE):
             return face
         f = _unrotate(best[k], k, ORIENT_SIDE, ORIENT_SIDE)
-        off = np.float32([ix0, iy0])
+        off = np.array([ix0, iy0], np.float32)
         bx, by, bw2, bh2 = f.box
         assert f.keypoints is not None
         return Face((bx / s + ix0, by / s + iy0, bw2 / s, bh2 / s), f.score,
                     (f.keypoints / s + off).astype(np.float32), "yunet")
 
-    def _detect_yunet(self, frame: np.ndarray) -> list[Face]:
+    def _detect_yunet(self, frame: np.ndarray, max_side: int) -> list[Face]:
         cv2 = _cv2()
         h, w = frame.shape[:2]
-        s = min(1.0, self.max_side / max(h, w))
+        s = min(1.0, max_side / max(h, w))
         if s < 1.0:
             small = cv2.resize(frame, (max(1, round(w * s)), max(1, round(h * s))),
                                interpolation=cv2.INTER_AREA)
@@ -325,7 +396,7 @@ class FaceDetector:
         faces = []
         for r in res:
             box = (float(r[0] * sx), float(r[1] * sy), float(r[2] * sx), float(r[3] * sy))
-            kp = (r[4:14].reshape(5, 2) * np.float32([sx, sy])).astype(np.float32)
+            kp = (r[4:14].reshape(5, 2) * np.array([sx, sy], np.float32)).astype(np.float32)
             faces.append(Face(box, float(r[14]), kp, "yunet"))
         return faces
 
@@ -345,3 +416,33 @@ class FaceDetector:
             score = float(1.0 / (1.0 + np.exp(-float(wt))))
             faces.append(Face((x / s, y / s, bw / s, bh / s), score, None, "haar"))
         return faces
+
+
+class DetectStage:
+    """The detection stage: the faces of a frame (at most ``Config.max_faces``, largest
+    first), or the one face of a face crop (``FaceDetector.detect_in_crop``)."""
+
+    def __init__(self, detector: FaceDetector, config: Config) -> None:
+        self.detector = detector
+        self.config = config
+
+    def run(self, frame: np.ndarray, *, crop: bool, assume_face: bool = False,
+            tracked: Sequence[Track] = (), full: bool = True) -> list[Face]:
+        """Detect on ``frame``. ``tracked``: a stream's faces being re-detected; unless
+        ``full``, YuNet's input is sized to the smallest of them (``Config.detect_track_px``)
+        and upright tracked faces skip the orientation check."""
+        if crop:
+            face = self.detector.detect_in_crop(frame, assume_face=assume_face)
+            return [] if face is None else [face]
+        cfg = self.config
+        sized = [tr for tr in tracked if tr.box[2] > 0 and tr.box[3] > 0]
+        if (full or not sized or cfg.detect_track_px is None
+                or getattr(self.detector, "backend", None) != "yunet"):
+            return self.detector.detect(frame)[: cfg.max_faces]
+        face_px = min(math.sqrt(tr.box[2] * tr.box[3]) for tr in sized)
+        side = int(round(max(frame.shape[:2]) * cfg.detect_track_px / face_px))
+        side = max(32, min(side, cfg.detect_max_side))
+        known = [tr.box for tr in sized if tr.keypoints is not None
+                 and abs(math.atan2(float(tr.keypoints[1, 1] - tr.keypoints[0, 1]),
+                                    float(tr.keypoints[1, 0] - tr.keypoints[0, 0]))) < math.pi / 4]
+        return self.detector.detect(frame, max_side=side, known=known)[: cfg.max_faces]

@@ -19,15 +19,13 @@ raises TypeError/ValueError naming the argument and the fix; nothing is cast sil
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 COLORS = ("bgr", "rgb", "gray", "bgra", "rgba")
 MIN_SIDE = 8
 
 
-def as_bgr(frame: Any, name: str = "frame", color: str = "bgr") -> np.ndarray:
+def as_bgr(frame: object, name: str = "frame", color: str = "bgr") -> np.ndarray:
     """Validate ``frame`` and return an HxWx3 uint8 BGR view or converted copy."""
     if color not in COLORS:
         raise ValueError(f"color: expected one of {COLORS}, got {color!r}")

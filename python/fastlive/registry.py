@@ -11,6 +11,11 @@ Resolution order for a model ``name`` (first hit wins):
 
 A file whose sha256 does not match is refused with :class:`ModelIntegrityError`. A model that
 cannot be found raises :class:`ModelNotFoundError` whose message says how to install it.
+
+Strict mode (``FASTLIVE_STRICT=1``, ``Config(strict=True)``, ``--strict``): where fastlive
+would otherwise run degraded without a model (Haar cascade instead of YuNet, no eye model, no
+passive model: one RuntimeWarning and different scores), it raises instead
+(:func:`strict_error`). :func:`strict` reads the environment variable.
 """
 
 from __future__ import annotations
@@ -91,7 +96,7 @@ def shipped_manifest() -> dict[str, Any]:
     """The manifest of fastlive's own models (empty when none are shipped)."""
     for d in shipped_dirs():
         with open(d / "manifest.json", encoding="utf-8") as fh:
-            data = json.load(fh)
+            data: dict[str, Any] = json.load(fh)
         data["_dir"] = str(d)
         return data
     return {"models": []}
@@ -127,8 +132,24 @@ def cache_dir() -> Path:
     return Path(base).expanduser() / "fastlive"
 
 
+_TRUE = {"1", "true", "yes", "on"}
+
+
 def offline() -> bool:
-    return os.environ.get("FASTLIVE_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+    return os.environ.get("FASTLIVE_OFFLINE", "").strip().lower() in _TRUE
+
+
+def strict() -> bool:
+    """True when ``FASTLIVE_STRICT`` is set (1, true, yes, on): fail instead of running
+    degraded when a model is missing (see the module docstring)."""
+    return os.environ.get("FASTLIVE_STRICT", "").strip().lower() in _TRUE
+
+
+def strict_error(what: str, exc: BaseException) -> ModelNotFoundError:
+    """The error strict mode raises where fastlive would run degraded without ``what``."""
+    return ModelNotFoundError(
+        f"{what} unavailable and strict mode is on (Config(strict=True), --strict or "
+        f"FASTLIVE_STRICT=1: fail instead of running degraded): {exc}")
 
 
 _verified: dict[tuple[str, int, int], str] = {}

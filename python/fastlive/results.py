@@ -17,7 +17,6 @@ TOO_SMALL = "face too small"
 TOO_DARK = "too dark"
 TOO_BRIGHT = "too bright"
 TOO_BLURRY = "too blurry"
-TOO_NOISY = "too noisy (more light, or less sensor noise)"
 BAD_POSE = "head turned too far"
 ROTATED = "face rotated (hold the camera upright)"
 NO_EYES = "eyes not found"
@@ -25,6 +24,7 @@ OCCLUDED = "face not fully in view"
 NOT_ENOUGH_FRAMES = "not enough frames yet"
 NO_MODEL = "no passive model"
 NO_BLINK = "no blink yet"
+NO_RECENT_BLINK = "no recent blink"
 FROZEN = "frozen stream (repeated frames)"
 LOOPED = "looped video (repeated frames)"
 LOW_SCORE = "score below threshold"
@@ -68,8 +68,10 @@ class FaceResult:
     ``score``: calibrated liveness score in [0, 1] (higher = live); NaN when no passive model is
     available (failure to score, never an invented number). ``decision``: LIVE / SPOOF /
     UNCERTAIN, ``reason`` says why (see the module constants). ``cues``: per-cue scores
-    ("cnn", "texture", "passive", "smoothed", "blink", "motion", "reflection"; None when
-    unavailable). ``quality``: face size, blur, exposure, occlusion by the frame edge, pose.
+    (each passive network's P(live) by model name, "passive": the fused P(live) of this frame
+    or the latest scored one, "smoothed": the stream's window score, "blink", "motion",
+    "reflection", "temporal_lift"; None when unavailable). ``quality``: face size, blur,
+    exposure, occlusion by the frame edge, pose.
     ``ear``: eye aspect ratio on this frame (None when unavailable); ``blink_count`` /
     ``blinks``: so far in the session (for a single image: 0 and empty).
     """
@@ -111,9 +113,21 @@ class FaceResult:
         }
 
 
+# FrameResult.degraded entries: a model fastlive runs without (offline, nothing cached), so
+# the results differ from a complete install (LivenessDetector.degraded holds the messages).
+DEGRADED_DETECTOR = "face_detector"  # Haar cascade instead of YuNet: no keypoints
+DEGRADED_EYES = "eye_landmarks"  # no eye model: no EAR, no blink cue
+DEGRADED_PASSIVE = "passive_models"  # no passive model: NaN scores, never LIVE
+
+
 @dataclass(frozen=True)
 class FrameResult:
-    """All faces of one frame (largest first) and per-stage timings in milliseconds."""
+    """All faces of one frame (largest first) and per-stage timings in milliseconds.
+
+    ``degraded``: what this result was computed without (``DEGRADED_*`` names: a model that
+    was missing when the detector was built); empty for a complete install. Strict mode
+    (``Config(strict=True)`` or ``FASTLIVE_STRICT=1``) refuses to build a degraded detector.
+    """
 
     faces: list[FaceResult]
     timings: dict[str, float] = field(default_factory=dict)
@@ -121,6 +135,7 @@ class FrameResult:
     frame_index: int = 0
     detected: bool = True  # a full detection ran on this frame (False: tracked frame)
     shape: tuple[int, int] = (0, 0)
+    degraded: tuple[str, ...] = ()
 
     @property
     def decision(self) -> str:
@@ -146,5 +161,6 @@ class FrameResult:
             "detected": self.detected,
             "shape": list(self.shape),
             "faces": [f.to_dict() for f in self.faces],
+            "degraded": list(self.degraded),
             "timings": {k: round(float(v), 3) for k, v in self.timings.items()},
         }

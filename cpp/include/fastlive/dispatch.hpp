@@ -1,5 +1,6 @@
 // Runtime ISA selection, decided once per process.
-// Kernel families keep their own function-pointer tables and pick an entry with active_isa().
+// Kernel families keep their own function-pointer tables and pick an entry with
+// FASTLIVE_SELECT_ISA(isa, fn) for the ISA the binding passes (active_isa()).
 #pragma once
 #include <string>
 #include <vector>
@@ -24,3 +25,13 @@ Isa isa_from_name(const std::string& name);  // throws std::invalid_argument
 std::string dispatch_note();
 
 }  // namespace fastlive
+
+// The one ISA selection: &avx2::fn when isa is Isa::AVX2 and AVX2 is compiled in, else
+// &scalar::fn. Used inside a kernel family's namespace, whose scalar:: and avx2:: namespaces
+// declare fn with the same signature (avx2:: only when FASTLIVE_HAVE_AVX2 is defined).
+#if defined(FASTLIVE_HAVE_AVX2)
+#define FASTLIVE_SELECT_ISA(isa, fn) \
+    ((isa) == ::fastlive::Isa::AVX2 ? &avx2::fn : &scalar::fn)
+#else
+#define FASTLIVE_SELECT_ISA(isa, fn) (static_cast<void>(isa), &scalar::fn)
+#endif

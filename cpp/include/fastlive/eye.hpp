@@ -9,16 +9,30 @@
 //    closure is in progress are never added, so closures do not drag the baseline down.
 //    The baseline (and so detection) is available once the window holds >= warmup_samples
 //    samples spanning >= warmup_s seconds.
-//  * closure: starts when ear < close_ratio * baseline, ends when ear > open_ratio * baseline
-//    (hysteresis; the baseline is frozen during a closure). Start and end times are the
-//    threshold crossings, linearly interpolated between the two samples around each crossing,
-//    so durations do not depend on the frame rate.
-//  * a closure is a blink when min_duration_s <= duration <= max_duration_s. A closure still
-//    open after max_duration_s can no longer be a blink; it ends (without an event) when the
-//    eye opens. A timestamp gap longer than max_duration_s cancels a closure in progress, and a
-//    closure seen right after such a gap (its start unknown) is not counted either. A gap longer
-//    than baseline_window_s restarts the warm-up, and so does a "closure" lasting longer than
-//    baseline_window_s (the open level itself dropped, e.g. a pose change).
+//  * noise: once the window holds >= kNoiseMinSamples samples spanning >= kNoiseMinSpan
+//    seconds, the EAR's frame-to-frame noise is the median |difference| of consecutive window
+//    samples (kNoisePrior x baseline before: a young baseline, e.g. right after a reset, is
+//    trusted less). A noisy EAR (a blurred screen replay, a far face) needs a deeper dip:
+//    see the thresholds below.
+//  * closure: starts when ear < close_thr = min(close_ratio * baseline,
+//    baseline - noise_factor * noise) and ends when ear > open_thr = close_thr +
+//    (open_ratio - close_ratio) * baseline (hysteresis; the baseline is frozen during a
+//    closure). Start and end times are the threshold crossings, linearly interpolated between
+//    the two samples around each crossing, so durations do not depend on the frame rate.
+//  * a blink that starts within max_duration_s of the previous one, the eye not having
+//    reopened clearly in between (above open_thr + noise_factor * noise / 2), continues the
+//    previous blink (its end moves) instead of counting again: noise around open_thr does not
+//    split one blink into two.
+//  * a closure is a blink when min_duration_s <= duration <= max_duration_s and its lowest EAR
+//    is <= min(depth_ratio * baseline, baseline - 2 * noise_factor * noise) (a clear closure,
+//    not a shallow dip of a turning or tilting head). A closure still open after
+//    max_duration_s can no longer be a blink; it ends (without an event) when the eye opens.
+//    A timestamp gap longer than max_duration_s cancels a closure in progress, and a closure
+//    seen right after such a gap (its start unknown) is not counted either.
+//  * a "closure" lasting longer than min(max(level_change_s, max_duration_s),
+//    baseline_window_s) is a new open level (the head turned or tilted): the warm-up restarts
+//    on the new level, so blinks are found again soon after a pose change. A timestamp gap
+//    longer than baseline_window_s restarts the warm-up too.
 //  * at most max_events events are kept (the oldest dropped); blink_count counts all.
 // No pybind11 here; parameters are validated by validate().
 #pragma once
@@ -33,8 +47,8 @@ namespace fastlive::eye {
 double eye_aspect_ratio(const double* p);
 
 struct BlinkParams {
-    // Defaults for MediaPipe face-mesh eye contours at 15-60 fps (open EAR ~0.25-0.35,
-    // closed ~0.1). Keep every default here, in one place.
+    // Defaults for MediaPipe eye contours at 15-60 fps (open EAR ~0.25-0.35, closed ~0.1);
+    // fastlive.Config passes its own (tuned on ZJU Eyeblink). Keep every default here.
     double close_ratio = 0.75;        // closure starts below close_ratio * baseline
     double open_ratio = 0.85;         // closure ends above open_ratio * baseline
     double min_duration_s = 0.05;     // shorter closures are noise
@@ -44,7 +58,15 @@ struct BlinkParams {
     double warmup_s = 0.5;            // no detection before the window spans this long ...
     int warmup_samples = 5;           // ... and holds this many samples
     int max_events = 256;             // events kept (blink_count counts all)
+    double depth_ratio = 0.7;         // a blink's lowest EAR is <= depth_ratio * baseline
+    double noise_factor = 2.0;        // thresholds sit >= this many noise units below baseline
+    double level_change_s = 2.0;      // a longer "closure" is a new open level (pose)
 };
+
+// the noise is measured once the window holds this many samples spanning this long
+constexpr std::size_t kNoiseMinSamples = 5;
+constexpr double kNoiseMinSpan = 0.3;
+constexpr double kNoisePrior = 0.07;  // noise assumed before it is measured (x baseline)
 
 // Empty string when valid, otherwise "name: reason" for the first bad parameter.
 std::string validate(const BlinkParams& p);
@@ -67,6 +89,8 @@ public:
     const BlinkParams& params() const { return p_; }
     bool warm() const { return warm_; }
     double baseline() const { return baseline_; }  // NaN before warm-up
+    double noise() const { return noise_; }        // 0 before warm-up
+    double close_threshold() const;                // NaN before warm-up
     bool is_closed() const { return closed_; }
     long long blink_count() const { return count_; }
     long long samples() const { return n_samples_; }
@@ -84,9 +108,11 @@ private:
     std::vector<double> scratch_;
     std::deque<BlinkEvent> events_;
     double baseline_;
+    double noise_ = 0;
     bool warm_ = false;
     bool closed_ = false;
     bool closure_valid_ = false;
+    bool after_event_ = false;  // no clear reopening since the last blink yet
     double close_start_ = 0, close_min_ = 0;
     double last_t_ = 0, last_ear_ = 0;
     bool has_last_ = false;

@@ -37,13 +37,7 @@ Taps make_taps(int in_size, int out_size) {
     return t;
 }
 
-RowFn row_pass_for(Isa isa) {
-#if defined(FASTLIVE_HAVE_AVX2)
-    if (isa == Isa::AVX2) return avx2::row_pass;
-#endif
-    (void)isa;
-    return scalar::row_pass;
-}
+RowFn row_pass_for(Isa isa) { return FASTLIVE_SELECT_ISA(isa, row_pass); }
 
 void resize(const ImageView<const std::uint8_t>& src, int out_h, int out_w, std::uint8_t* out,
             std::ptrdiff_t out_stride, Isa isa) {

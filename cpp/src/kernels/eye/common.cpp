@@ -42,6 +42,12 @@ std::string validate(const BlinkParams& p) {
         return bad("warmup_samples", p.warmup_samples, "in [1, 1024]");
     if (!(p.max_events >= 1 && p.max_events <= 1000000))
         return bad("max_events", p.max_events, "in [1, 1000000]");
+    if (!(finite(p.depth_ratio) && p.depth_ratio > 0.0 && p.depth_ratio <= 1.0))
+        return bad("depth_ratio", p.depth_ratio, "in (0, 1]");
+    if (!(finite(p.noise_factor) && p.noise_factor >= 0.0 && p.noise_factor <= 100.0))
+        return bad("noise_factor", p.noise_factor, "in [0, 100]");
+    if (!(finite(p.level_change_s) && p.level_change_s > 0.0 && p.level_change_s <= 3600.0))
+        return bad("level_change_s", p.level_change_s, "in (0, 3600] seconds");
     return {};
 }
 
@@ -52,7 +58,8 @@ void BlinkTracker::reset() {
     window_.clear();
     events_.clear();
     baseline_ = std::numeric_limits<double>::quiet_NaN();
-    warm_ = closed_ = closure_valid_ = has_last_ = false;
+    noise_ = 0;
+    warm_ = closed_ = closure_valid_ = has_last_ = after_event_ = false;
     close_start_ = close_min_ = last_t_ = last_ear_ = 0;
     count_ = n_samples_ = 0;
 }
@@ -84,6 +91,23 @@ void BlinkTracker::refresh_baseline(double t) {
         v += frac * (hi - v);
     }
     baseline_ = v;
+    // noise: median |difference| of consecutive window samples (time order); a young window
+    // (too few samples to measure it) assumes kNoisePrior x baseline
+    noise_ = kNoisePrior * baseline_;
+    if (window_.size() >= kNoiseMinSamples &&
+        window_.back().t - window_.front().t >= kNoiseMinSpan) {
+        scratch_.resize(window_.size() - 1);
+        for (std::size_t i = 1; i < window_.size(); ++i)
+            scratch_[i - 1] = std::fabs(window_[i].ear - window_[i - 1].ear);
+        const std::size_t mid = scratch_.size() / 2;
+        std::nth_element(scratch_.begin(), scratch_.begin() + mid, scratch_.end());
+        noise_ = scratch_[mid];
+    }
+}
+
+double BlinkTracker::close_threshold() const {
+    if (!warm_) return std::numeric_limits<double>::quiet_NaN();
+    return std::min(p_.close_ratio * baseline_, baseline_ - p_.noise_factor * noise_);
 }
 
 bool BlinkTracker::update(double t, double ear) {
@@ -93,13 +117,21 @@ bool BlinkTracker::update(double t, double ear) {
         window_.clear();
         warm_ = false;
         baseline_ = std::numeric_limits<double>::quiet_NaN();
+        noise_ = 0;
         closed_ = false;
     }
     if (gap && closed_) closure_valid_ = false;  // cancels the closure in progress
     bool event = false;
     if (warm_) {
-        const double close_thr = p_.close_ratio * baseline_;
-        const double open_thr = p_.open_ratio * baseline_;
+        const double close_thr = close_threshold();
+        const double open_thr = close_thr + (p_.open_ratio - p_.close_ratio) * baseline_;
+        // a clear reopening rises a noise margin above open_thr; a blink that follows the
+        // previous one without a clear reopening continues it (noise reopened the eye)
+        const double reopened_thr = open_thr + 0.5 * p_.noise_factor * noise_;
+        const double depth_thr =
+            std::min(p_.depth_ratio * baseline_, baseline_ - 2.0 * p_.noise_factor * noise_);
+        const double new_level_s =
+            std::min(std::max(p_.level_change_s, p_.max_duration_s), p_.baseline_window_s);
         if (!closed_) {
             if (ear < close_thr) {
                 closed_ = true;
@@ -124,24 +156,39 @@ bool BlinkTracker::update(double t, double ear) {
                     end = last_t_ + (t - last_t_) * (open_thr - last_ear_) / (ear - last_ear_);
                 end = std::max(end, close_start_);
                 const double dur = end - close_start_;
-                if (closure_valid_ && dur >= p_.min_duration_s && dur <= p_.max_duration_s) {
-                    events_.push_back({close_start_, end, close_min_});
-                    if (static_cast<int>(events_.size()) > p_.max_events) events_.pop_front();
-                    ++count_;
-                    event = true;
+                if (closure_valid_ && dur >= p_.min_duration_s && dur <= p_.max_duration_s &&
+                    close_min_ <= depth_thr) {
+                    if (after_event_ && !events_.empty() &&
+                        close_start_ - events_.back().end_s <= p_.max_duration_s) {
+                        events_.back().end_s = end;  // the same blink, noise split it
+                        events_.back().min_ear = std::min(events_.back().min_ear, close_min_);
+                    } else {
+                        events_.push_back({close_start_, end, close_min_});
+                        if (static_cast<int>(events_.size()) > p_.max_events)
+                            events_.pop_front();
+                        ++count_;
+                        event = true;
+                    }
+                    after_event_ = true;
                 }
                 closure_valid_ = false;
-            } else if (t - close_start_ > p_.baseline_window_s) {
-                // "Closed" for a whole baseline window: more likely a new open level (pose
-                // change) than closed eyes. Forget the stale baseline and warm up again.
+            } else if (t - close_start_ > new_level_s) {
+                // "Closed" for much longer than a blink: more likely a new open level (the
+                // head turned or tilted) than closed eyes. Forget the stale baseline and warm
+                // up again on the new level.
                 window_.clear();
                 warm_ = closed_ = closure_valid_ = false;
                 baseline_ = std::numeric_limits<double>::quiet_NaN();
+                noise_ = 0;
             } else if (t - close_start_ > p_.max_duration_s) {
                 closure_valid_ = false;  // too long to be a blink
             }
         }
     }
+    if (after_event_ && !closed_ && warm_ &&
+        ear > close_threshold() + (p_.open_ratio - p_.close_ratio) * baseline_ +
+                  0.5 * p_.noise_factor * noise_)
+        after_event_ = false;  // clearly reopened since the last blink
     if (!closed_) {
         // Open-eye sample (or pre-warm-up): feeds the baseline. Samples on the way down that
         // did not cross the threshold are kept; the high quantile ignores them.

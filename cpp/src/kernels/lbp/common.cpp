@@ -104,21 +104,9 @@ std::size_t histogram_size(int grid_y, int grid_x, bool uniform) {
            static_cast<std::size_t>(uniform ? kUniformBins : kDefaultBins);
 }
 
-CodesRowFn codes_row_for(Isa isa) {
-#if defined(FASTLIVE_HAVE_AVX2)
-    if (isa == Isa::AVX2) return &avx2::codes_row;
-#endif
-    (void)isa;
-    return &scalar::codes_row;
-}
+CodesRowFn codes_row_for(Isa isa) { return FASTLIVE_SELECT_ISA(isa, codes_row); }
 
-DeinterleaveFn deinterleave_for(Isa isa) {
-#if defined(FASTLIVE_HAVE_AVX2)
-    if (isa == Isa::AVX2) return &avx2::deinterleave;
-#endif
-    (void)isa;
-    return &scalar::deinterleave;
-}
+DeinterleaveFn deinterleave_for(Isa isa) { return FASTLIVE_SELECT_ISA(isa, deinterleave); }
 
 void codes(const ImageView<const std::uint8_t>& img, int channel, int radius, int slack,
            std::uint8_t* out, std::ptrdiff_t out_stride, Isa isa) {

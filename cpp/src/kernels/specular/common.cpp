@@ -9,13 +9,7 @@
 
 namespace fastlive::specular {
 
-ClassifyRowFn classify_row_for(Isa isa) {
-#if defined(FASTLIVE_HAVE_AVX2)
-    if (isa == Isa::AVX2) return avx2::classify_row;
-#endif
-    (void)isa;
-    return scalar::classify_row;
-}
+ClassifyRowFn classify_row_for(Isa isa) { return FASTLIVE_SELECT_ISA(isa, classify_row); }
 
 namespace {
 

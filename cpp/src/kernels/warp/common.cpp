@@ -40,13 +40,7 @@ std::string make_grid(const double m[6], int out_h, int out_w, Grid& grid) {
     return {};
 }
 
-SampleRowFn sample_row_for(Isa isa) {
-#if defined(FASTLIVE_HAVE_AVX2)
-    if (isa == Isa::AVX2) return avx2::sample_row;
-#endif
-    (void)isa;
-    return scalar::sample_row;
-}
+SampleRowFn sample_row_for(Isa isa) { return FASTLIVE_SELECT_ISA(isa, sample_row); }
 
 namespace {
 

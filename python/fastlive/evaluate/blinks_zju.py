@@ -1,4 +1,5 @@
-"""ZJU Eyeblink annotations and blink-event scoring; ``python -m fastlive.blinks DATA_DIR``.
+"""ZJU Eyeblink annotations and blink-event scoring; ``python -m fastlive.evaluate.blinks_zju
+DATA_DIR``.
 
 The ZJU ``.tag`` files (blinkmatters v1.1) hold one row per annotated frame:
 ``frame:blinkID:NF:LE_FC:LE_NV:RE_FC:RE_NV:F_X:F_Y:F_W:F_H:...``; blinkID -1 means no blink,
@@ -26,6 +27,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 TAG_FIELDS = ("frame", "blink_id", "nf", "le_fc", "le_nv", "re_fc", "re_nv")
 
@@ -166,28 +169,6 @@ def frame_clock(rows: list[dict[str, Any]], duration: float) -> tuple[float, flo
     return float(first), duration / (last - first + 1)
 
 
-def clip_ears(detector: Any, clip: Clip) -> list[tuple[float, float | None]]:
-    """(timestamp, EAR of the first face) per decoded frame through the real pipeline."""
-    frames, ts, _ = read_video(clip.video)
-    s = detector.new_session()
-    out = []
-    for fr, t in zip(frames, ts):
-        r = detector.score_frame(fr, session=s, timestamp=t)
-        out.append((t, r.faces[0].ear if r.faces else None))
-    return out
-
-
-def replay(ears: list[tuple[float, float | None]], **params: Any) -> list[tuple[float, float]]:
-    """Blink events (start_s, end_s) of an EAR series through the C++ BlinkTracker."""
-    from fastlive import kernels
-
-    bt = kernels.BlinkTracker(**params)
-    for t, e in ears:
-        if e is not None and math.isfinite(e):
-            bt.update(t, e)
-    return [(ev.start_s, ev.end_s) for ev in bt.events]
-
-
 def score_clip(events_s: list[tuple[float, float]], clip: Clip, duration: float,
                tolerance_frames: float = 3.0) -> dict[str, Any]:
     rows = read_tag(clip.tag)
@@ -196,26 +177,45 @@ def score_clip(events_s: list[tuple[float, float]], clip: Clip, duration: float,
     return match_events(pred, truth_events(rows), tolerance_frames)
 
 
+def clip_subject(clip: Clip) -> int:
+    """The ZJU subject number of a clip (``000007M_FBN`` -> 7)."""
+    digits = "".join(ch for ch in clip.name.split("_")[0] if ch.isdigit())
+    if not digits:
+        raise ValueError(f"clip: {clip.name!r} does not start with a ZJU subject number")
+    return int(digits)
+
+
 def evaluate(data_dir: str | os.PathLike[str], config: Any = None, *, verbose: bool = False,
-             tolerance_frames: float = 3.0) -> dict[str, Any]:
-    """Blink precision/recall over the ZJU clips, through LivenessDetector sessions."""
+             tolerance_frames: float = 3.0, landmarker: Any = None,
+             subjects: Any = None) -> dict[str, Any]:
+    """Blink precision/recall over the ZJU clips, through LivenessDetector sessions.
+
+    ``config``: the pipeline's Config (default ``Config()``: its ``eye_model``); ``landmarker``:
+    an eye model object to use instead (e.g. ``fastlive.landmarks.EyeNet(path,
+    input_spec=...)`` for a model under evaluation); ``subjects``: only these ZJU subject
+    numbers (default: every clip found)."""
     from fastlive.api import LivenessDetector
     from fastlive.config import Config
 
     cfg = config if config is not None else Config()
-    det = LivenessDetector(cfg, passive=None)
+    det = (LivenessDetector(cfg, passive=None) if landmarker is None
+           else LivenessDetector(cfg, passive=None, landmarker=landmarker))
     tp = fp = fn = 0
     per_clip = []
     t0 = time.perf_counter()
-    for clip in find_clips(data_dir):
+    clips = find_clips(data_dir)
+    if subjects is not None:
+        keep = {int(v) for v in subjects}
+        clips = [c for c in clips if clip_subject(c) in keep]
+    for clip in clips:
         frames, ts, duration = read_video(clip.video)
         s = det.new_session()
         main: dict[int, tuple[tuple[float, float], ...]] = {}
         for fr, t in zip(frames, ts):
             r = det.score_frame(fr, session=s, timestamp=t)
-            if r.faces and r.faces[0].track_id is not None:  # the largest face: the subject
-                f = r.faces[0]
-                main[f.track_id] = tuple((b.start_s, b.end_s) for b in f.blinks)
+            tid = r.faces[0].track_id if r.faces else None
+            if tid is not None:  # the largest face: the subject
+                main[tid] = tuple((b.start_s, b.end_s) for b in r.faces[0].blinks)
         events = sorted(e for evs in main.values() for e in evs)
         m = score_clip(events, clip, duration, tolerance_frames)
         tp, fp, fn = tp + m["tp"], fp + m["fp"], fn + m["fn"]
@@ -231,17 +231,23 @@ def evaluate(data_dir: str | os.PathLike[str], config: Any = None, *, verbose: b
 
 def compare_landmarks(data_dir: str | os.PathLike[str], names: list[str] | None = None
                       ) -> dict[str, dict[str, float]]:
-    """Median EAR on annotated closed frames vs frames outside any blink, for the face mesh and
-    the eye-contour model (YuNet on every frame, same eye indices), over ``names`` (default:
-    the frontal no-glasses clips ``*_FNN``). Shows why blinks use the eye-contour model."""
-    import numpy as np
-
+    """Median EAR on annotated closed frames vs frames outside any blink, for the face mesh,
+    MediaPipe's eye-contour model and fastlive's eye network (YuNet on every frame, same eye
+    indices), over ``names`` (default: the frontal no-glasses clips ``*_FNN``). Shows why
+    blinks use an eye-contour model."""
     from fastlive.detect import FaceDetector
-    from fastlive.landmarks import EyeLandmarker, FaceMesh, measure_eyes, rois_from_keypoints
+    from fastlive.landmarks import (
+        EyeLandmarker,
+        EyeModel,
+        EyeNet,
+        measure_eyes,
+        rois_from_keypoints,
+    )
 
-    det, mesh, eyes = FaceDetector(), FaceMesh(), EyeLandmarker()
-    vals: dict[str, dict[str, list[float]]] = {"face_mesh": {"open": [], "closed": []},
-                                               "eye_contour": {"open": [], "closed": []}}
+    det, mesh = FaceDetector(), FaceMesh()
+    models: dict[str, EyeModel] = {"eye_contour": EyeLandmarker(), "eye_network": EyeNet()}
+    vals: dict[str, dict[str, list[float]]] = {
+        m: {"open": [], "closed": []} for m in ("face_mesh", *models)}
     for clip in find_clips(data_dir):
         if (names is None and not clip.name.endswith("_FNN")) or (names and clip.name
                                                                   not in names):
@@ -254,32 +260,84 @@ def compare_landmarks(data_dir: str | os.PathLike[str], names: list[str] | None 
         for fr, t in zip(frames, ts):
             st = state.get(int(round(first + t / spf)))
             faces = det.detect(fr)
-            if st is None or not faces:
+            kp = faces[0].keypoints if faces else None
+            if st is None or kp is None:
                 continue
-            pts, _ = mesh.run(fr, faces[0].keypoints)
+            pts, _ = mesh.run(fr, kp)
             vals["face_mesh"][st].append(float(np.mean(mesh.ears(pts))))
-            e = measure_eyes(eyes, fr, rois_from_keypoints(faces[0].keypoints)).ear
-            if e is not None:
-                vals["eye_contour"][st].append(e)
+            for name, lm in models.items():
+                e = measure_eyes(lm, fr, rois_from_keypoints(kp)).ear
+                if e is not None:
+                    vals[name][st].append(e)
     return {m: {k: float(np.median(v)) for k, v in d.items()} | {
         "n_closed": float(len(d["closed"]))} for m, d in vals.items()}
 
 
+class FaceMesh:
+    """MediaPipe face mesh (registry name "face_mesh"): 468 landmarks on a 192x192 face crop.
+
+    Only for :func:`compare_landmarks` (why blinks use an eye-contour model, not the mesh).
+    ``run`` returns (468, 3) points in frame coordinates (z in crop pixels) and the
+    face-presence probability.
+    """
+
+    SIZE = 192
+    RIGHT_EYE = (33, 160, 158, 133, 153, 144)
+    LEFT_EYE = (362, 385, 387, 263, 373, 380)
+
+    def __init__(self, model_path: str | Path | None = None, *, threads: int = 1,
+                 scale: float = 1.0) -> None:
+        from fastlive import registry
+        from fastlive.landmarks import ort_session
+
+        self.model_path = registry.resolve("face_mesh", model_path)
+        self._sess = ort_session(self.model_path, threads)
+        self._in = self._sess.get_inputs()[0].name
+        self.scale = float(scale)
+
+    def run(self, frame: np.ndarray, keypoints: np.ndarray) -> tuple[np.ndarray, float]:
+        from fastlive import kernels
+        from fastlive.align import invert, keypoint_transform
+
+        m = keypoint_transform(keypoints, self.SIZE, self.scale)
+        x = kernels.warp_to_tensor(frame, m, (self.SIZE, self.SIZE), mean=(0.0, 0.0, 0.0),
+                                   std=(255.0, 255.0, 255.0), channel_order="rgb",
+                                   border="replicate")
+        lm, presence = self._sess.run(None, {self._in: x})
+        pts = np.asarray(lm, np.float64).reshape(468, 3)
+        inv = invert(m)
+        xy = pts[:, :2] @ inv[:, :2].T + inv[:, 2]
+        prob = 1.0 / (1.0 + math.exp(-float(np.asarray(presence).ravel()[0])))
+        return np.hstack([xy, pts[:, 2:]]), prob
+
+    def ears(self, points: np.ndarray) -> tuple[float, float]:
+        from fastlive.landmarks import points_ear
+
+        return (points_ear(points[list(self.RIGHT_EYE), :2]),
+                points_ear(points[list(self.LEFT_EYE), :2]))
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m fastlive.blinks",
+    ap = argparse.ArgumentParser(prog="python -m fastlive.evaluate.blinks_zju",
                                  description="Blink-event precision/recall on the ZJU clips")
     ap.add_argument("data_dir", help="the shared data folder (or its zju_eyeblink/)")
     ap.add_argument("--tolerance-frames", type=float, default=3.0)
     ap.add_argument("--compare-mesh", action="store_true",
-                    help="median EAR open/closed: face mesh vs eye-contour model (FNN clips)")
+                    help="median EAR open/closed: face mesh vs the eye models (FNN clips)")
+    ap.add_argument("--eye-model", choices=("auto", "fastlive", "mediapipe"), default="auto",
+                    help="the pipeline's eye model (Config.eye_model; default auto)")
     args = ap.parse_args(argv)
     if args.compare_mesh:
         for m, v in compare_landmarks(args.data_dir).items():
             print(f"{m}: median EAR open {v['open']:.3f} closed {v['closed']:.3f} "
                   f"(closed frames: {int(v['n_closed'])})")
         return 0
-    r = evaluate(args.data_dir, verbose=True, tolerance_frames=args.tolerance_frames)
-    print(f"ZJU eyeblink ({args.data_dir}): {r['clips']} clips, tp={r['tp']} fp={r['fp']} "
+    from fastlive.config import Config
+
+    r = evaluate(args.data_dir, Config(eye_model=args.eye_model), verbose=True,
+                 tolerance_frames=args.tolerance_frames)
+    print(f"ZJU eyeblink ({args.data_dir}), eye model {args.eye_model}: {r['clips']} clips, "
+          f"tp={r['tp']} fp={r['fp']} "
           f"fn={r['fn']} precision={r['precision']:.4f} recall={r['recall']:.4f} "
           f"({r['seconds']:.1f} s)")
     return 0
