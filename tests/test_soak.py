@@ -43,8 +43,8 @@ def _rss_mb() -> float:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def _native_threads() -> int:
-    return len(os.listdir("/proc/self/task"))
+def _native_threads() -> set[str]:
+    return set(os.listdir("/proc/self/task"))
 
 
 def _fds() -> int:
@@ -107,7 +107,7 @@ def test_soak_score_frame_memory_threads_fds(clips):
         if i + 1 == WARMUP_FRAMES:
             gc.collect()
             rss0, threads0, pythreads0, fds0 = (_rss_mb(), _native_threads(),
-                                                threading.active_count(), _fds())
+                                                set(threading.enumerate()), _fds())
         if i + 1 > WARMUP_FRAMES and (i + 1 - WARMUP_FRAMES) % RSS_EVERY == 0:
             rss.append(round(_rss_mb(), 2))
     elapsed = time.perf_counter() - start
@@ -126,13 +126,15 @@ def test_soak_score_frame_memory_threads_fds(clips):
           f"growth of the median {growth:+.2f} MB, RSS samples (every "
           f"{RSS_EVERY * max(1, len(rss) // 10)} frames) {rss[::max(1, len(rss) // 10)]}, "
           f"decisions {decisions}, "
-          f"faces {n_faces}, native threads {threads0}->{_native_threads()}, "
+          f"faces {n_faces}, native threads {len(threads0)}->{len(_native_threads())}, "
           f"fds {fds0}->{_fds()}")
     assert n_faces > SOAK_FRAMES // 2, "faces were not found: the soak did not exercise scoring"
     assert growth < RSS_LIMIT_MB, f"RSS grew by {growth:.2f} MB over {SOAK_FRAMES} frames"
-    assert _native_threads() == threads0, "native threads leaked"
-    assert threading.active_count() == pythreads0, "Python threads leaked"
-    assert _fds() == fds0, "file descriptors leaked"
+    # A leak is a thread started during the stream and still alive at its end. Threads that an
+    # earlier test left winding down may end meanwhile (CI saw 18 -> 17): that is no leak.
+    assert not _native_threads() - threads0, "native threads leaked"
+    assert not set(threading.enumerate()) - pythreads0, "Python threads leaked"
+    assert _fds() <= fds0, "file descriptors leaked"
     assert api.default_detector() is api.default_detector()
 
 
