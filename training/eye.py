@@ -78,6 +78,7 @@ JITTER = {"shift_sd": 0.15, "shift_max": 0.45, "scale_sd": 0.1, "scale_max": 1.2
           "angle_sd": 0.08, "angle_max": 0.25}
 EPOCHS = 24
 BATCH = 128
+LR = 1e-2  # AdamW's peak learning rate (one-cycle); lower ones leave some seeds underfit
 SEED = 0
 # Held-out evaluation (protocol): ZJU subjects of each half, plus these sources in both folds.
 HELD_OUT_ALWAYS = ("wolfhuo", "tranvanluyt")
@@ -574,9 +575,9 @@ def train(eyes: Eyes, mask: np.ndarray | None = None, *, epochs: int = EPOCHS,
     with torch.no_grad():
         net.head.bias[:-2] = torch.from_numpy(np.nanmean(y0, axis=0).reshape(-1))
         net.head.bias[-2] = float(np.nanmedian([_ear_np(v) for v in y0]))
-    opt = torch.optim.AdamW(net.parameters(), lr=3e-3, weight_decay=1e-4)
+    opt = torch.optim.AdamW(net.parameters(), lr=LR, weight_decay=1e-4)
     steps = epochs * (epoch_size // BATCH)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps,
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=LR, total_steps=steps,
                                                 pct_start=0.1)
     pw = torch.ones(EYE_NET_POINTS)
     pw[list(EAR_IDX)] = 3.0
